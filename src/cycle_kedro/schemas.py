@@ -1,0 +1,95 @@
+"""Pandera schemas for every raw and primary table (the project's data contract).
+
+Primary tables shared by the pipelines:
+
+* ``CYCLES`` — one row per cycle: ``woman_id`` (hashed), ``cycle_index`` (1, 2, ... in time order),
+  ``cycle_length`` (days), optional ``luteal_length``, ``menses_length``, ``ovulation_day``,
+  ``age``, ``bmi``, ``steps`` (mean daily steps in the cycle), ``e2``, ``p4`` (cycle means).
+* ``DAILY`` — one row per woman-day: ``woman_id``, ``cycle_index``, ``cycle_day`` (1-based),
+  ``phase``, ``steps``, ``e2``, ``p4``, ``age``, ``bmi``.
+* ``QA`` — question/answer pairs with ``source``, ``focus`` and ``licence``.
+"""
+
+import pandera.pandas as pa
+from pandera.pandas import Check, Column
+
+MAX_CYCLE_DAYS = 120
+_cycle_len = Check.in_range(0, MAX_CYCLE_DAYS, include_min=False)
+_hashed = Check.str_matches(r"^[0-9a-f]{12}$")
+
+FEDCYCLE_RAW = pa.DataFrameSchema(
+    {
+        "ClientID": Column(str, Check.str_length(min_value=1)),
+        "CycleNumber": Column(int, Check.ge(1), coerce=True),
+        "LengthofCycle": Column(float, _cycle_len, coerce=True),
+        "LengthofLutealPhase": Column(float, Check.in_range(0, 60), nullable=True, coerce=True),
+        "LengthofMenses": Column(float, Check.in_range(0, 30), nullable=True, coerce=True),
+        "EstimatedDayofOvulation": Column(float, Check.in_range(0, 90), nullable=True, coerce=True),
+        "Age": Column(float, Check.in_range(10, 60), nullable=True, coerce=True),
+        "BMI": Column(float, Check.in_range(10, 80), nullable=True, coerce=True),
+        "Height": Column(float, nullable=True, coerce=True),
+        "Weight": Column(float, nullable=True, coerce=True),
+        "Group": Column(float, nullable=True, coerce=True),
+    },
+    strict=False,
+    name="fedcycle_raw",
+)
+
+MEDQUAD_RAW = pa.DataFrameSchema(
+    {
+        "question": Column(str, Check.str_length(min_value=1)),
+        "answer": Column(str, Check.str_length(min_value=1)),
+        "source": Column(str),
+        "focus": Column(str, nullable=True, required=False),
+        "qtype": Column(str, nullable=True, required=False),
+        "collection": Column(str, nullable=True, required=False),
+        "url": Column(str, nullable=True, required=False),
+    },
+    strict=False,
+    name="medquad_raw",
+)
+
+CYCLES = pa.DataFrameSchema(
+    {
+        "woman_id": Column(str, _hashed),
+        "cycle_index": Column(int, Check.ge(1)),
+        "cycle_length": Column(float, _cycle_len),
+        "age": Column(float, Check.in_range(10, 60), nullable=True),
+        "bmi": Column(float, Check.in_range(10, 80), nullable=True),
+        "steps": Column(float, Check.ge(0), nullable=True),
+        "e2": Column(float, Check.ge(0), nullable=True),
+        "p4": Column(float, Check.ge(0), nullable=True),
+    },
+    unique=["woman_id", "cycle_index"],
+    strict=False,
+    name="cycles",
+)
+
+DAILY = pa.DataFrameSchema(
+    {
+        "woman_id": Column(str, _hashed),
+        "cycle_index": Column(int, Check.ge(1)),
+        "cycle_day": Column(int, Check.ge(1)),
+        "phase": Column(str, Check.isin(["menstrual", "follicular", "ovulatory", "luteal"]), nullable=True),
+        "steps": Column(float, Check.ge(0), nullable=True),
+        "e2": Column(float, Check.ge(0), nullable=True),
+        "p4": Column(float, Check.ge(0), nullable=True),
+        "age": Column(float, nullable=True),
+        "bmi": Column(float, nullable=True),
+    },
+    strict=False,
+    name="daily",
+)
+
+QA = pa.DataFrameSchema(
+    {
+        "question": Column(str, Check.str_length(min_value=1)),
+        "answer": Column(str, Check.str_length(min_value=1)),
+        "source": Column(str),
+        "focus": Column(str, nullable=True),
+        "licence": Column(str),
+    },
+    unique=["question", "answer"],
+    strict=False,
+    name="qa",
+)
