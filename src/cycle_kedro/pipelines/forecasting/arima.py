@@ -36,6 +36,7 @@ def _models(order, auto: bool, season_length: int):
 def forecast_series(
     histories: pd.DataFrame,
     h: int = 1,
+    *,
     order: tuple[int, int, int] | list[int] = (1, 0, 0),
     auto: bool = False,
     min_length: int = 6,
@@ -100,6 +101,7 @@ def forecast_series(
 def expanding_arima(
     df: pd.DataFrame,
     min_prior: int = 1,
+    *,
     order: tuple[int, int, int] | list[int] = (1, 0, 0),
     auto: bool = False,
     min_length: int = 6,

@@ -87,6 +87,7 @@ def bootstrap_mae_difference(
     pred_a,
     pred_b,
     groups=None,
+    *,
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
