@@ -16,13 +16,17 @@ import logging
 
 import pandas as pd
 import pandera.pandas as pa
+from kedro.io import DatasetError
 from pandera.errors import SchemaError, SchemaErrors
 
 logger = logging.getLogger(__name__)
 
 
-class DataValidationError(ValueError):
-    """Bad input: the message names the source, the column and the row."""
+class DataValidationError(DatasetError, ValueError):
+    """Bad input: the message names the source, the column and the row.
+
+    A ``DatasetError`` so that Kedro shows this message as it is when a dataset fails to load.
+    """
 
 
 def hash_id(raw: object, salt: str) -> str:
@@ -33,6 +37,9 @@ def hash_id(raw: object, salt: str) -> str:
 def _describe(failures: pd.DataFrame, source: str, header_lines: int, n_more: int) -> str:
     lines = []
     for row in failures.itertuples(index=False):
+        if row.check == "column_in_dataframe":
+            lines.append(f"{source}: column '{row.failure_case}' is missing (row: header)")
+            continue
         column = row.column if isinstance(row.column, str) else "<table>"
         where = "" if pd.isna(row.index) else f", row {int(row.index)}"
         if where and header_lines is not None:
@@ -56,8 +63,10 @@ def validate(
         header_lines: lines before the first data row in the file (1 for a CSV with a header,
             0 for JSONL); ``None`` when the table is not a file.
     """
-    if df.empty and len(df.columns) == 0:
+    if len(df.columns) == 0:
         raise DataValidationError(f"{source}: the table is empty (no columns, no rows)")
+    if df.empty:
+        raise DataValidationError(f"{source}: the file has no data rows")
     try:
         return schema.validate(df, lazy=True)
     except (SchemaErrors, SchemaError) as exc:

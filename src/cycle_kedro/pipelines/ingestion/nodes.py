@@ -272,7 +272,7 @@ def _mcphases_people(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         part = hw[["id", f"height_{interval}", f"weight_{interval}"]].set_axis(["id", "height", "weight"], axis=1)
         rows.append(part.assign(study_interval=interval))
     people = pd.concat(rows).merge(info, on="id", how="left")
-    people["age"] = people["study_interval"] - pd.to_numeric(people["birth_year"], errors="coerce")
+    people["age"] = (people["study_interval"] - pd.to_numeric(people["birth_year"], errors="coerce")).astype(float)
     height_m = pd.to_numeric(people["height"], errors="coerce") / 100
     people["bmi"] = pd.to_numeric(people["weight"], errors="coerce") / height_m**2
     return people[["id", "study_interval", "age", "bmi"]]

@@ -1,0 +1,33 @@
+from kedro.io import DataCatalog
+from kedro.runner import SequentialRunner
+
+from cycle_kedro.datasets.validated import ValidatedCSVDataset, ValidatedJSONLinesDataset
+from cycle_kedro.pipelines.ingestion import create_pipeline
+from cycle_kedro.schemas import CYCLES
+
+from .conftest import FEDCYCLE_CSV, FEDCYCLE_LOAD_ARGS
+from .test_nodes import MEDQUAD
+
+
+def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, ingestion_params):
+    catalog = DataCatalog()
+    catalog["fedcycle_raw"] = ValidatedCSVDataset(
+        filepath=str(FEDCYCLE_CSV), schema="cycle_kedro.schemas.FEDCYCLE_RAW", load_args=FEDCYCLE_LOAD_ARGS
+    ).load()
+    catalog["medquad_raw"] = ValidatedJSONLinesDataset(filepath=str(MEDQUAD), schema="cycle_kedro.schemas.MEDQUAD_RAW").load()
+    catalog["params:id_hashing"] = ingestion_params["id_hashing"]
+    catalog["params:synthetic_cohort"] = small_cohort_params
+    catalog["params:medquad_licence"] = ingestion_params["medquad_licence"]
+
+    outputs = SequentialRunner().run(create_pipeline(), catalog)
+
+    fedcycle = outputs["fedcycle_model_input"].load()
+    synthetic = outputs["synthetic_model_input"].load()
+    CYCLES.validate(fedcycle)
+    CYCLES.validate(synthetic)
+    assert fedcycle["woman_id"].nunique() == 159 and fedcycle[["age", "bmi"]].notna().all().all()
+    assert synthetic["woman_id"].nunique() == small_cohort_params["n_women"]
+    assert synthetic[["steps", "e2", "p4"]].notna().all().all()
+    women = outputs["fedcycle_women"].load()
+    assert women["n_cycles"].sum() == len(fedcycle)
+    assert len(outputs["medquad_qa"].load()) == 122
