@@ -1,0 +1,116 @@
+"""kedro-mlflow logs one run per ``kedro run``, named after the pipeline, into the sqlite store.
+
+Runs the real ``ingestion`` and ``statistics`` pipelines through a ``KedroSession`` in a copy of
+the project (so the project's own ``mlflow.db`` and ``data/`` are untouched) and reads the runs
+back with ``MlflowClient``.
+"""
+
+import shutil
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from mlflow.tracking import MlflowClient
+
+from .conftest import PROJECT_ROOT
+
+
+def _copy_project(dest: Path) -> Path:
+    shutil.copytree(PROJECT_ROOT / "conf", dest / "conf", ignore=shutil.ignore_patterns("local"))
+    (dest / "conf" / "local").mkdir()
+    shutil.copytree(PROJECT_ROOT / "data" / "01_raw", dest / "data" / "01_raw")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", dest / "pyproject.toml")
+    (dest / "src").mkdir()  # the package itself is imported from the installed project
+    return dest
+
+
+def _runs_by_name(client: MlflowClient, experiment: str) -> dict[str, list]:
+    exp = client.get_experiment_by_name(experiment)
+    assert exp is not None, f"experiment {experiment!r} was not created"
+    runs: dict[str, list] = {}
+    for run in client.search_runs([exp.experiment_id]):
+        runs.setdefault(run.info.run_name, []).append(run)
+    return runs
+
+
+def _artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) -> list[str]:
+    out = []
+    for info in client.list_artifacts(run_id, path):
+        out += _artifact_paths(client, run_id, info.path) if info.is_dir else [info.path]
+    return out
+
+
+@pytest.fixture(scope="module")
+def tracked_project(tmp_path_factory):
+    """A project copy after ``kedro run --pipeline=ingestion`` then ``--pipeline=statistics``."""
+    project = _copy_project(tmp_path_factory.mktemp("tracked") / "project")
+    previous_uri = mlflow.get_tracking_uri()
+    mp = pytest.MonkeyPatch()
+    mp.chdir(project)
+    try:
+        bootstrap_project(project)
+        for name in ("ingestion", "statistics"):
+            with KedroSession.create(project_path=project) as session:
+                session.run(pipeline_name=name)
+        yield project
+    finally:
+        if mlflow.active_run():
+            mlflow.end_run()
+        mlflow.set_tracking_uri(previous_uri)
+        mp.undo()
+
+
+@pytest.fixture(scope="module")
+def client(tracked_project) -> MlflowClient:
+    return MlflowClient(tracking_uri=f"sqlite:///{tracked_project / 'mlflow.db'}")
+
+
+@pytest.fixture(scope="module")
+def runs(client) -> dict[str, list]:
+    conf = yaml.safe_load((PROJECT_ROOT / "conf" / "base" / "mlflow.yml").read_text())
+    return _runs_by_name(client, conf["tracking"]["experiment"]["name"])
+
+
+@pytest.mark.slow
+def test_one_finished_run_per_pipeline_named_after_it(runs):
+    assert set(runs) == {"ingestion", "statistics"}
+    for name, found in runs.items():
+        assert len(found) == 1, f"{len(found)} runs named {name!r}"
+        assert found[0].info.status == "FINISHED"
+        assert found[0].data.tags.get("kedro_command") == f"kedro run --pipeline={name}"
+
+
+@pytest.mark.slow
+def test_params_are_logged_flattened(runs):
+    ingestion = runs["ingestion"][0].data.params
+    params = yaml.safe_load(
+        (PROJECT_ROOT / "conf" / "base" / "parameters_ingestion.yml").read_text()
+    )
+    assert ingestion["synthetic_cohort.seed"] == str(params["synthetic_cohort"]["seed"])
+    assert ingestion["synthetic_cohort.effects.rho_steps_p4"] == str(
+        params["synthetic_cohort"]["effects"]["rho_steps_p4"]
+    )
+    statistics = runs["statistics"][0].data.params
+    assert any(key.startswith("synthetic.") for key in statistics), sorted(statistics)[:10]
+
+
+@pytest.mark.slow
+def test_statistics_metrics_carry_the_cohort_prefix(runs):
+    metrics = runs["statistics"][0].data.metrics
+    assert metrics, "the statistics run logged no metric"
+    assert all(key.startswith("synthetic.") for key in metrics), sorted(metrics)[:10]
+    assert metrics["synthetic.n_women"] == 85
+    assert -1 <= metrics["synthetic.pearson_r_steps_p4"] <= 1
+    assert 0 <= metrics["synthetic.pearson_p_steps_p4"] <= 1
+
+
+@pytest.mark.slow
+def test_statistics_tables_and_figures_are_artifacts(client, runs):
+    paths = _artifact_paths(client, runs["statistics"][0].info.run_id)
+    names = {Path(p).name for p in paths}
+    assert "synthetic_statistics_results.csv" in names, paths
+    assert any(name.endswith(".png") for name in names), paths
+    assert all(p.startswith("statistics/synthetic") for p in paths), paths
