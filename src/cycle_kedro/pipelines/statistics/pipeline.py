@@ -1,7 +1,55 @@
-"""Placeholder until the statistics issue lands."""
+"""Statistics: steps vs E2/P4 per woman, activity-group tests, BH correction, tables, figures, metrics."""
 
-from kedro.pipeline import Pipeline
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import (
+    adjust_for_multiplicity,
+    aggregate_women,
+    build_statistics_metrics,
+    compare_activity_groups,
+    correlate_steps_hormones,
+    describe_cohort,
+    format_results_markdown,
+    plot_correlation_heatmap,
+    plot_hormones_by_activity,
+    plot_steps_hormone_scatter,
+)
+
+_PARAMETERS = ("cohort", "activity", "phases", "inference", "labels")
+
+
+def _template() -> Pipeline:
+    """The cohort-agnostic pipeline on input ``daily``; namespaced per cohort below."""
+    return Pipeline(
+        [
+            Node(aggregate_women, ["daily", "params:cohort", "params:activity", "params:phases"], "women_activity", name="aggregate_women"),
+            Node(describe_cohort, ["women_activity", "params:activity", "params:labels"], "descriptive_table", name="describe_cohort"),
+            Node(correlate_steps_hormones, ["women_activity", "params:phases", "params:inference", "params:labels"], "correlations", name="correlate_steps_hormones"),
+            Node(compare_activity_groups, ["women_activity", "params:activity", "params:phases", "params:inference", "params:labels"], "group_tests", name="compare_activity_groups"),
+            Node(adjust_for_multiplicity, ["correlations", "group_tests", "params:inference"], "statistics_results", name="adjust_for_multiplicity"),
+            Node(format_results_markdown, ["statistics_results", "params:cohort"], "statistics_results_md", name="format_results_markdown"),
+            Node(build_statistics_metrics, ["statistics_results", "women_activity", "params:activity"], "statistics_metrics", name="build_statistics_metrics"),
+            Node(plot_steps_hormone_scatter, ["women_activity", "statistics_results", "params:activity", "params:labels", "params:cohort"], "steps_hormone_scatter", name="plot_steps_hormone_scatter"),
+            Node(plot_hormones_by_activity, ["women_activity", "statistics_results", "params:activity", "params:labels", "params:cohort"], "hormones_by_activity", name="plot_hormones_by_activity"),
+            Node(plot_correlation_heatmap, ["women_activity", "params:labels", "params:cohort"], "correlation_heatmap", name="plot_correlation_heatmap"),
+        ]
+    )  # fmt: skip
+
+
+def _for_cohort(cohort: str, daily: str) -> Pipeline:
+    return Pipeline(
+        _template(),
+        namespace=cohort,
+        inputs={"daily": daily},
+        parameters={f"params:{p}": f"params:{cohort}.{p}" for p in _PARAMETERS},
+    )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline([])
+    """Statistics on the synthetic cohort (namespace ``synthetic``, input ``synthetic_daily``)."""
+    return _for_cohort("synthetic", "synthetic_daily")
+
+
+def create_mcphases_pipeline(**kwargs) -> Pipeline:
+    """The same nodes on mcPHASES (namespace ``mcphases``, input ``mcphases_daily``; E2/P4 = E3G/PdG)."""
+    return _for_cohort("mcphases", "mcphases_daily")
