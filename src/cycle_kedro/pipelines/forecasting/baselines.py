@@ -110,6 +110,8 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in (ID, T, Y) if c not in df.columns]
     if missing:
         raise KeyError(f"forecast input table lacks column(s) {missing}")
+    if not df.index.is_unique:
+        raise ValueError("forecast input table must have a unique index (one row per cycle)")
     return df.sort_values([ID, T], kind="stable")
 
 
@@ -125,9 +127,8 @@ def expanding_history_stats(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=s.index)
     out["n_prior"] = g.cumcount().astype(int)
     out["last"] = prev
-    csum = g.cumsum() - s[Y]
-    out["hist_mean"] = csum / out["n_prior"].where(out["n_prior"] > 0)
     expanding = prev.groupby(s[ID], sort=False).expanding()
+    out["hist_mean"] = expanding.mean().reset_index(level=0, drop=True)
     out["hist_median"] = expanding.median().reset_index(level=0, drop=True)
     out["hist_sd"] = expanding.std(ddof=1).reset_index(level=0, drop=True)
     return out.loc[df.index]
