@@ -13,8 +13,5 @@ def register_pipelines() -> dict[str, Pipeline]:
     """
     pipelines = find_pipelines(raise_errors=True)
     pipelines["__default__"] = sum(pipelines.values())
-    mcphases = ingestion.create_mcphases_pipeline()
-    if hasattr(statistics, "create_mcphases_pipeline"):
-        mcphases += statistics.create_mcphases_pipeline()
-    pipelines["mcphases"] = mcphases
+    pipelines["mcphases"] = ingestion.create_mcphases_pipeline() + statistics.create_mcphases_pipeline()
     return pipelines
