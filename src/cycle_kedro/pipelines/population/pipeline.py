@@ -1,7 +1,153 @@
-"""Placeholder until the population issue lands."""
+"""The ``population`` pipeline: next-period forecasts for every user of a cycle-tracking app.
 
-from kedro.pipeline import Pipeline
+Namespaces (all under ``population``): ``population.app`` scores ``period_starts`` (by default the
+generated synthetic population), ``population.fedcycle`` the FedCycle cohort turned into start
+dates. With your own export, run only ``--namespaces=population.app``.
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import (
+    build_period_cycles,
+    convert_cycles_to_starts,
+    evaluate_last_cycle,
+    forecast_next_period,
+    generate_app_population,
+    plot_error_by_n_cycles,
+    plot_interval_coverage,
+    plot_skip_flag_scores,
+    score_skip_flags,
+    summarise_evaluation,
+    validate_period_starts,
+)
+
+SHARED = {
+    "params:population_engine",
+    "params:population_skips",
+    "params:population_forecast",
+    "params:population_evaluation",
+}
+
+
+def _cohort_template() -> Pipeline:
+    """Validation, cycles, forecasts and last-cycle evaluation for one start-date log."""
+    return Pipeline(
+        [
+            Node(
+                validate_period_starts,
+                ["period_starts", "params:population_input", "params:population_engine"],
+                ["clean_period_starts", "period_drop_report"],
+                name="validate_period_starts",
+            ),
+            Node(
+                build_period_cycles,
+                ["clean_period_starts", "params:population_skips", "params:population_engine"],
+                "period_cycles",
+                name="build_period_cycles",
+            ),
+            Node(
+                forecast_next_period,
+                [
+                    "period_cycles",
+                    "params:population_forecast",
+                    "params:population_skips",
+                    "params:population_engine",
+                ],
+                "next_period_forecasts",
+                name="forecast_next_period",
+            ),
+            Node(
+                evaluate_last_cycle,
+                [
+                    "clean_period_starts",
+                    "params:population_forecast",
+                    "params:population_skips",
+                    "params:population_evaluation",
+                    "params:population_engine",
+                ],
+                "last_cycle_predictions",
+                name="evaluate_last_cycle",
+            ),
+            Node(
+                summarise_evaluation,
+                ["last_cycle_predictions", "params:population_input"],
+                ["last_cycle_evaluation", "population_metrics"],
+                name="summarise_evaluation",
+            ),
+            Node(
+                plot_error_by_n_cycles,
+                ["last_cycle_predictions", "params:population_evaluation.max_cycles_plotted"],
+                "error_by_n_cycles_plot",
+                name="plot_error_by_n_cycles",
+            ),
+            Node(
+                plot_interval_coverage,
+                "last_cycle_evaluation",
+                "interval_coverage_plot",
+                name="plot_interval_coverage",
+            ),
+        ]
+    )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline([])
+    """Generator, two cohorts (app log and FedCycle) and skip-flag scoring against the truth."""
+    template = _cohort_template()
+    shared = SHARED | {"params:population_evaluation.max_cycles_plotted"}
+    app = Pipeline(template, namespace="app", inputs={"period_starts"}, parameters=shared)
+    fedcycle = Pipeline(
+        template,
+        namespace="fedcycle",
+        inputs={"period_starts": "fedcycle_period_starts"},
+        parameters=shared,
+    )
+    scoring = Pipeline(
+        [
+            Node(
+                score_skip_flags,
+                [
+                    "period_cycles",
+                    "population_truth",
+                    "params:population_skips",
+                    "params:population_skip_scoring",
+                ],
+                ["skip_flag_scores", "skip_flag_metrics"],
+                name="score_skip_flags",
+            ),
+            Node(
+                plot_skip_flag_scores,
+                "skip_flag_scores",
+                "skip_flag_plot",
+                name="plot_skip_flag_scores",
+            ),
+        ],
+        inputs={"period_cycles": "app.period_cycles"},
+    )
+    extras = Pipeline(
+        [
+            Node(
+                generate_app_population,
+                ["params:population_generator", "params:population_engine"],
+                ["period_starts", "population_truth"],
+                name="generate_app_population",
+            ),
+            Node(
+                convert_cycles_to_starts,
+                ["fedcycle_cycles", "params:fedcycle_starts"],
+                "fedcycle_period_starts",
+                name="convert_fedcycle_cycles_to_starts",
+            ),
+        ]
+    )
+    return Pipeline(
+        app + fedcycle + extras + scoring,
+        namespace="population",
+        inputs={"fedcycle_cycles"},
+        outputs={"period_starts", "population_truth"},
+        parameters=shared
+        | {
+            "params:population_generator",
+            "params:fedcycle_starts",
+            "params:population_skip_scoring",
+        },
+    )

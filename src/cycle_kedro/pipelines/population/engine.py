@@ -1,0 +1,121 @@
+"""Pandas or Dask, chosen by ``params:population_engine`` (no code change between the two).
+
+``engine: pandas`` runs every step on the whole table in this process (statsforecast uses
+``n_jobs`` processes). ``engine: dask`` shuffles the tables by ``user_id`` so each partition
+holds whole users and runs the same pandas functions with ``map_partitions`` (one
+statsforecast call per partition). The cluster is a ``LocalCluster`` (``n_workers``,
+``threads_per_worker``, ``processes``) unless ``scheduler_address`` names a running scheduler
+(``tcp://host:8786``); the client is created once per process and reused by every node and
+by the Dask datasets that save the results.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+_CLIENTS: dict[str, Any] = {}
+
+
+def is_dask(cfg: dict) -> bool:
+    """True when the configured engine is Dask (``pandas`` otherwise)."""
+    engine = str(cfg.get("engine", "pandas"))
+    if engine not in {"pandas", "dask"}:
+        raise ValueError(f"population_engine.engine must be 'pandas' or 'dask', got {engine!r}")
+    return engine == "dask"
+
+
+def is_dask_frame(df: object) -> bool:
+    """True for a Dask DataFrame (checked without importing Dask)."""
+    return type(df).__module__.startswith("dask")
+
+
+def client(cfg: dict):
+    """Return the process-wide Dask client (started on first use)."""
+    import dask  # noqa: PLC0415
+    from dask.distributed import Client, LocalCluster  # noqa: PLC0415
+
+    dask.config.set({"dataframe.convert-string": False})
+    address = cfg.get("scheduler_address")
+    key = address or "local"
+    if key not in _CLIENTS:
+        if address:
+            logger.info("Connecting to the Dask scheduler at %s", address)
+            _CLIENTS[key] = Client(address)
+        else:
+            cluster = LocalCluster(
+                n_workers=int(cfg.get("n_workers", 2)),
+                threads_per_worker=int(cfg.get("threads_per_worker", 1)),
+                processes=bool(cfg.get("processes", True)),
+                memory_limit=cfg.get("memory_limit", "auto"),
+                dashboard_address=cfg.get("dashboard_address"),
+            )
+            logger.info("Started a Dask LocalCluster: %s", cluster)
+            _CLIENTS[key] = Client(cluster)
+    return _CLIENTS[key]
+
+
+def close_clients() -> None:
+    """Close every client (and LocalCluster) this process started."""
+    while _CLIENTS:
+        _, c = _CLIENTS.popitem()
+        cluster = c.cluster
+        c.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def to_engine(df, cfg: dict):
+    """Return ``df`` as a Dask frame (engine dask) or a pandas frame (engine pandas)."""
+    if is_dask(cfg):
+        client(cfg)
+        if is_dask_frame(df):
+            return df
+        import dask.dataframe as dd  # noqa: PLC0415
+
+        return dd.from_pandas(df, npartitions=int(cfg.get("npartitions", 8)), sort=False)
+    return df.compute() if is_dask_frame(df) else df
+
+
+def by_user(ddf, cfg: dict):
+    """Shuffle a Dask frame so every user's rows sit in one partition."""
+    return ddf.shuffle(on="user_id", npartitions=int(cfg.get("npartitions", 8)))
+
+
+def apply(
+    df,
+    func: Callable[..., pd.DataFrame],
+    meta: pd.DataFrame,
+    engine_cfg: dict,
+    /,
+    *,
+    shuffle: bool = True,
+    **kwargs,
+):
+    """Run ``func`` on the whole table (pandas) or on each user-partition (Dask).
+
+    ``shuffle=False`` when ``df`` already comes out of :func:`apply` (whole users per partition).
+    """
+    if is_dask(engine_cfg):
+        ddf = to_engine(df, engine_cfg)
+        if shuffle:
+            ddf = by_user(ddf, engine_cfg)
+        return ddf.map_partitions(func, meta=meta, **kwargs)
+    return func(to_engine(df, engine_cfg), **kwargs)
+
+
+def compute(df) -> pd.DataFrame:
+    """Return a pandas frame (computing a Dask one)."""
+    return df.compute() if is_dask_frame(df) else df
+
+
+def sorted_frame(df, by: list[str]) -> pd.DataFrame:
+    """Compute (if Dask) and sort, so both engines hand back the same rows in the same order."""
+    return compute(df).sort_values(by, kind="stable", ignore_index=True)
