@@ -24,6 +24,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,13 +64,17 @@ def build_viz(project: Path, timeout: float) -> float:
     kedro = Path(sys.executable).with_name("kedro")
     cmd = [str(kedro) if kedro.exists() else "kedro", "viz", "build", "--include-previews"]
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
+    shutil.rmtree(project / "build", ignore_errors=True)  # a stale build must not pass
     start = time.perf_counter()
     proc = subprocess.run(  # noqa: PLW1510
         cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout
     )
-    if proc.returncode != 0 or not (project / "build" / "index.html").exists():
-        tail = (proc.stdout + proc.stderr)[-3000:]
-        raise CheckError(f"`{' '.join(cmd[1:])}` failed (exit {proc.returncode}):\n{tail}")
+    output = proc.stdout + proc.stderr
+    # kedro-viz 12.5 exits 0 after "ERROR: Failed to build/deploy Kedro-Viz : <reason>"
+    failed = re.search(r"Failed to build/deploy Kedro-Viz\s*:\s*(.*)", output)
+    if proc.returncode != 0 or failed or not (project / "build" / "index.html").exists():
+        reason = failed.group(1).strip() if failed else output[-3000:]
+        raise CheckError(f"`kedro viz build` failed (exit {proc.returncode}): {reason}")
     return time.perf_counter() - start
 
 
@@ -87,8 +92,8 @@ def registered_pipelines(build_dir: Path) -> list[str]:
 def expected_node_count(build_dir: Path, pipeline: str) -> int:
     """Number of nodes the build's API holds for ``pipeline`` (0 means an empty pipeline)."""
     path = build_dir / "api" / "pipelines" / pipeline
-    if not path.exists():  # kedro-viz inlines the selected pipeline in api/main
-        path = build_dir / "api" / "main"
+    if not path.exists():
+        raise CheckError(f"{path} is missing: the kedro-viz build is incomplete")
     return len(json.loads(path.read_text()).get("nodes", []))
 
 
@@ -241,7 +246,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--all-screenshots", action="store_true", help="also save kedro_viz_<pipeline>.png"
     )
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per wait")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per wait")
     parser.add_argument("pipelines", nargs="*", help="pipeline ids (default: all registered)")
     return parser.parse_args(argv)
 
