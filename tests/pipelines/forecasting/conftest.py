@@ -1,5 +1,6 @@
 """Fixtures for the forecasting tests: small generated per-cycle tables."""
 
+import copy
 import hashlib
 
 import numpy as np
@@ -47,3 +48,53 @@ def fed_like() -> pd.DataFrame:
         {w: 3 + i % 7 for i, w in enumerate(df["woman_id"].unique())}
     )
     return df[keep].reset_index(drop=True)
+
+
+NEURAL = {
+    "name": "lstm",
+    "cell": "lstm",
+    "window": 3,
+    "hidden_size": 8,
+    "num_layers": 1,
+    "dropout": 0.0,
+    "learning_rate": 0.01,
+    "weight_decay": 0.0,
+    "batch_size": 32,
+    "max_epochs": 2,
+    "patience": 1,
+    "val_fraction": 0.25,
+    "seed": 7,
+    "accelerator": "cpu",
+    "devices": 1,
+    "num_threads": 1,
+    "enable_progress_bar": False,
+}
+
+PARAMS = {
+    "forecast_evaluation": {
+        "dataset": "test_model_input",
+        "cohort": "test",
+        "warmup_cycles": 1,
+        "n_folds": 3,
+        "seed": 3,
+        "n_boot": 200,
+        "confidence": 0.95,
+    },
+    "arima": {"order": [1, 0, 0], "auto": False, "min_length": 5, "n_jobs": 1},
+    "ridge": {"alpha": 1.0},
+    "lstm": NEURAL,
+    "gru": {**NEURAL, "name": "gru", "cell": "gru"},
+    "forecast_intervals": {"coverage": 0.8, "n_prior_bands": [3, 6], "min_calibration": 20},
+    "next_cycle": {"model": "shrinkage"},
+    "forecast_reporting": {"title": "test", "prior_cycle_bins": [1, 2, 4]},
+    "study_reference": {
+        "label": "study (Fu), not our data",
+        "note": "published",
+        "rows": [{"model": "LSTM", "mse": 22.97, "mae": 3.92, "rmse": 4.79, "r2": 0.62}],
+    },
+}
+
+
+@pytest.fixture
+def params() -> dict:
+    return copy.deepcopy(PARAMS)

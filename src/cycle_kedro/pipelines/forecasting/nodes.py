@@ -63,7 +63,7 @@ def prepare_forecast_frame(model_input: pd.DataFrame, evaluation: dict[str, Any]
     warmup, n_folds = int(evaluation["warmup_cycles"]), int(evaluation["n_folds"])
     if warmup < 1:
         raise ValueError(f"{source}: evaluation.warmup_cycles must be >= 1, got {warmup}")
-    women = df["woman_id"].drop_duplicates().to_numpy()
+    women = np.sort(df["woman_id"].unique())
     if len(women) < max(n_folds, 3):
         raise DataValidationError(
             f"{source}: column 'woman_id' has {len(women)} women; need at least "
@@ -359,7 +359,7 @@ def plot_error_by_prior_cycles(predictions: pd.DataFrame, reporting: dict[str, A
     scored = predictions[predictions["evaluated"]]
     edges = list(reporting["prior_cycle_bins"]) + [np.inf]
     labels = [
-        f"{int(a)}" if b - a == 1 else f"{int(a)}-{'' if np.isinf(b) else int(b) - 1}"
+        f"{int(a)}+" if np.isinf(b) else f"{int(a)}" if b - a == 1 else f"{int(a)}-{int(b) - 1}"
         for a, b in zip(edges[:-1], edges[1:], strict=True)
     ]
     bins = pd.cut(scored["n_prior"], edges, right=False, labels=labels)
@@ -392,7 +392,7 @@ def plot_model_comparison(forecast_metrics: pd.DataFrame, reporting: dict[str, A
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ax.bar(x - 0.2, ours["mae"], 0.4, label="MAE")
     ax.bar(x + 0.2, ours["rmse"], 0.4, label="RMSE")
-    ref = ours.index[ours["note"].str.startswith("best simple")]
+    ref = ours.index[ours["note"].fillna("").str.startswith("best simple")]
     for i in ref:
         ax.axhline(
             ours.loc[i, "mae"], color="grey", ls="--", lw=1, label="best simple baseline MAE"
