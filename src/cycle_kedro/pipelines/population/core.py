@@ -93,6 +93,7 @@ def clean_starts(df: pd.DataFrame, as_of: str | None, min_gap_days: int) -> pd.D
     ``duplicate`` (same user, same day), ``short_gap`` (under ``min_gap_days`` after the
     user's previous kept start: spotting or a double log). Sorted by user and date.
     """
+    df = df.reset_index(drop=True)
     raw = df["period_start"]
     users = df["user_id"].astype(str).str.strip()
     if pd.api.types.is_datetime64_any_dtype(raw):
@@ -204,7 +205,7 @@ def stats_table(
 
     Flagged gaps are left out under ``downweight`` (weight < 1 means "not a clean cycle").
     """
-    c = cycles[sample_users(cycles["user_id"], fraction)]
+    c = cycles[sample_users(cycles["user_id"], fraction).to_numpy()]
     h = history(c, handling, skip_weight)
     if handling == "downweight":
         h = h[~h["flagged"]]

@@ -130,7 +130,7 @@ def validate_period_starts(
         cleaned = cleaned.persist()
     kept = cleaned[cleaned["reason"].isna()][["user_id", "period_start"]]
     dropped = engine.sorted_frame(
-        cleaned[cleaned["reason"].notna()][["user_id", "raw_period_start", "reason"]],
+        cleaned[~cleaned["reason"].isna()][["user_id", "raw_period_start", "reason"]],
         ["user_id", "raw_period_start", "reason"],
     ).rename(columns={"raw_period_start": "period_start"})
     logger.info("%s: dropped %s", source, dropped["reason"].value_counts().to_dict())
@@ -147,7 +147,7 @@ def build_period_cycles(starts: pd.DataFrame, skips: dict, engine_cfg: dict) -> 
 def _cycles_partition(starts: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     if starts.empty:
         return core.empty(core.CYCLE_COLUMNS)
-    return core.build_cycles(starts, cfg)
+    return core.build_cycles(starts.reset_index(drop=True), cfg)
 
 
 def _population(cycles, handling: str, skips: dict, forecast: dict, engine_cfg: dict) -> dict:
@@ -179,7 +179,7 @@ def _population(cycles, handling: str, skips: dict, forecast: dict, engine_cfg: 
 def _stats_partition(cycles: pd.DataFrame, **kwargs) -> pd.DataFrame:
     if cycles.empty:
         return core.empty({"woman_id": "object", "cycle_index": "int64", "cycle_length": "float64"})
-    return core.stats_table(cycles, **kwargs)
+    return core.stats_table(cycles.reset_index(drop=True), **kwargs)
 
 
 def _forecast_partition(
@@ -187,6 +187,7 @@ def _forecast_partition(
 ) -> pd.DataFrame:
     if cycles.empty:
         return core.empty(SCORE_META if score else FORECAST_META)
+    cycles = cycles.reset_index(drop=True)
     out = core.forecast_users(cycles, **kwargs)
     return core.score_forecasts(cycles, out, tolerance) if score else out
 
@@ -263,7 +264,7 @@ HOLDOUT_META = {**core.CYCLE_COLUMNS, "scored_start": "datetime64[ns]"}
 def _holdout_partition(starts: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     if starts.empty:
         return core.empty(HOLDOUT_META)
-    return core.holdout_cycles(starts, cfg)
+    return core.holdout_cycles(starts.reset_index(drop=True), cfg)
 
 
 def _summary_rows(p: pd.DataFrame) -> dict[str, float]:
