@@ -29,11 +29,13 @@ def test_namespaces_cover_both_cohorts():
             "forecast_predictions",
         ):
             assert f"{cohort}.{name}" in outputs
-        assert f"params:{cohort}.lstm" in pipe.inputs()
+        assert f"params:{cohort}.forecast_evaluation" in pipe.inputs()
     assert {
         "fedcycle_model_input",
         "synthetic_model_input",
         "params:forecasting_study_reference",
+        "params:forecasting_lstm",
+        "params:forecasting_gru",
     } <= pipe.inputs()
     assert all(n.name.split(".")[0] in {"fedcycle", "synthetic"} for n in pipe.nodes)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import warnings
 from typing import Any
 
@@ -184,6 +185,8 @@ def fit_recurrent(
     from lightning.pytorch.callbacks import EarlyStopping  # noqa: PLC0415
 
     torch.set_num_threads(int(params.get("num_threads", 1)))
+    # deterministic=True on CUDA needs a fixed cuBLAS workspace; harmless on CPU
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     exog = usable_exog(train)
     stats = _fit_stats(train, exog)
     window = int(params["window"])

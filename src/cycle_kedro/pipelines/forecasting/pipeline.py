@@ -138,7 +138,11 @@ def create_pipeline(**kwargs) -> Pipeline:
             template,
             namespace=cohort,
             inputs={"model_input": dataset},
-            parameters={"params:study_reference": "params:forecasting_study_reference"},
+            parameters={
+                "params:study_reference": "params:forecasting_study_reference",
+                "params:lstm": "params:forecasting_lstm",
+                "params:gru": "params:forecasting_gru",
+            },
         )
         for cohort, dataset in COHORTS.items()
     )
