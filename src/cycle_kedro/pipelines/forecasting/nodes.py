@@ -290,6 +290,7 @@ def evaluate_forecasts(
         source=study_reference["label"], kind="study", note=study_reference["note"]
     )
     table = pd.concat([pd.DataFrame(rows), study], ignore_index=True)
+    table[["n", "n_women"]] = table[["n", "n_women"]].astype("Int64")
     first = ["source", "model", "kind", "n", "n_women", "mse", "mae", "rmse", "r2"]
     return table[first + [c for c in table.columns if c not in first]]
 
