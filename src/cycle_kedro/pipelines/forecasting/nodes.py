@@ -15,7 +15,7 @@ Evaluation design (same for every model, so all are scored on the same rows):
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from .metrics import (
     regression_metrics,
 )
 from .neural import EXOG, fit_recurrent, predict_recurrent
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
 
@@ -318,7 +321,7 @@ def metrics_for_mlflow(forecast_metrics: pd.DataFrame) -> dict[str, dict[str, fl
     return out
 
 
-def plot_predicted_vs_actual(predictions: pd.DataFrame, reporting: dict[str, Any]):
+def plot_predicted_vs_actual(predictions: pd.DataFrame, reporting: dict[str, Any]) -> Figure:
     """Scatter of forecast vs observed cycle length, one panel per model."""
     import matplotlib  # noqa: PLC0415
 
@@ -350,7 +353,7 @@ def plot_predicted_vs_actual(predictions: pd.DataFrame, reporting: dict[str, Any
     return fig
 
 
-def plot_error_by_prior_cycles(predictions: pd.DataFrame, reporting: dict[str, Any]):
+def plot_error_by_prior_cycles(predictions: pd.DataFrame, reporting: dict[str, Any]) -> Figure:
     """MAE by number of earlier cycles the forecast could use, one line per model."""
     import matplotlib  # noqa: PLC0415
 
@@ -381,7 +384,7 @@ def plot_error_by_prior_cycles(predictions: pd.DataFrame, reporting: dict[str, A
     return fig
 
 
-def plot_model_comparison(forecast_metrics: pd.DataFrame, reporting: dict[str, Any]):
+def plot_model_comparison(forecast_metrics: pd.DataFrame, reporting: dict[str, Any]) -> Figure:
     """Bar chart of MAE and RMSE per model (our data only), best simple baseline marked."""
     import matplotlib  # noqa: PLC0415
 
