@@ -64,7 +64,9 @@ def build_viz(project: Path, timeout: float) -> float:
     kedro = Path(sys.executable).with_name("kedro")
     cmd = [str(kedro) if kedro.exists() else "kedro", "viz", "build", "--include-previews"]
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
-    shutil.rmtree(project / "build", ignore_errors=True)  # a stale build must not pass
+    # a stale build must not pass; build/ may hold other outputs (build/airflow), so keep those
+    shutil.rmtree(project / "build" / "api", ignore_errors=True)
+    (project / "build" / "index.html").unlink(missing_ok=True)
     start = time.perf_counter()
     proc = subprocess.run(  # noqa: PLW1510
         cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout
