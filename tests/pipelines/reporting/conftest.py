@@ -40,7 +40,7 @@ def statistics_results(women) -> pd.DataFrame:
         rows.append({"analysis": "woman_level", "test": "pearson", "variable": f"steps_vs_{hormone}",
                      "label": f"steps vs {hormone.upper()}", "n": len(women), "statistic": r, "p": p,
                      "q_bh": min(1.0, 2 * p), "effect_name": "r", "effect_size": r,
-                     "ci_low": r - 0.2, "ci_high": r + 0.2, "note": None})  # fmt: skip
+                     "ci_low": r - 0.2, "ci_high": r + 0.2, "ci_method": "fisher_z", "note": None})  # fmt: skip
     rows.append({**rows[1], "analysis": "phase_luteal", "statistic": 0.9, "p": 0.5})
     rows.append(
         {**rows[1], "test": "welch_t", "variable": "p4", "statistic": 2.5, "effect_name": "g"}

@@ -116,12 +116,27 @@ def compare_llm(llm_evaluation: pd.DataFrame, study: dict[str, Any]) -> pd.DataF
 
 
 def compare_correlations(statistics_results: pd.DataFrame, study: dict[str, Any]) -> pd.DataFrame:
-    """Woman-level Pearson r of steps vs each hormone: the study's value beside ours (n, p, CI)."""
+    """Woman-level Pearson r of steps vs each hormone: the study's value beside ours (n, p, q, CI).
+
+    Where the results hold several CIs for the same test (Fisher z, bootstrap), the first is shown.
+    """
     cols = {"analysis", "test", "variable", "statistic"}
     missing = cols - set(statistics_results.columns)
     if missing:
         logger.warning("statistics results lack %s: no correlation comparison", sorted(missing))
-        return pd.DataFrame(columns=["hormone", "study_r", "our_r", "n", "p", "ci_low", "ci_high"])
+        return pd.DataFrame(
+            columns=[
+                "hormone",
+                "study_r",
+                "our_r",
+                "n",
+                "p",
+                "q_bh",
+                "ci_low",
+                "ci_high",
+                "ci_method",
+            ]
+        )
     pearson = statistics_results[
         (statistics_results["analysis"] == "woman_level")
         & (statistics_results["test"] == "pearson")
@@ -132,7 +147,8 @@ def compare_correlations(statistics_results: pd.DataFrame, study: dict[str, Any]
         rec = match.iloc[0] if len(match) else pd.Series(dtype=object)
         rows.append({"hormone": hormone.upper(), "study_r": study_r, "our_r": rec.get("statistic"),
                      "n": rec.get("n"), "p": rec.get("p"), "q_bh": rec.get("q_bh"),
-                     "ci_low": rec.get("ci_low"), "ci_high": rec.get("ci_high")})  # fmt: skip
+                     "ci_low": rec.get("ci_low"), "ci_high": rec.get("ci_high"),
+                     "ci_method": rec.get("ci_method")})  # fmt: skip
     return pd.DataFrame(rows)
 
 
