@@ -66,17 +66,22 @@ def empty(columns: dict[str, str]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- cleaning
 def _short_gap_mask(users: np.ndarray, days: np.ndarray, min_gap: int) -> np.ndarray:
-    """Mark starts closer than ``min_gap`` days to the user's previous *kept* start."""
+    """Mark starts closer than ``min_gap`` days to the user's previous *kept* start.
+
+    ``users`` must be grouped (sorted); only users with a short gap get the exact
+    left-to-right pass (rare), everyone else is vectorised.
+    """
     drop = np.zeros(len(days), dtype=bool)
     same = np.r_[False, users[1:] == users[:-1]]
     close = same & (np.r_[np.inf, np.diff(days)] < min_gap)
     if not close.any():
         return drop
-    bad_users = set(users[close])
-    for u in bad_users:  # rare: exact left-to-right pass only for users with a short gap
-        idx = np.flatnonzero(users == u)
-        last = days[idx[0]]
-        for i in idx[1:]:
+    starts = np.flatnonzero(~same)
+    ends = np.r_[starts[1:], len(days)]
+    group = np.cumsum(~same) - 1
+    for g in np.unique(group[close]):
+        last = days[starts[g]]
+        for i in range(starts[g] + 1, ends[g]):
             if days[i] - last < min_gap:
                 drop[i] = True
             else:
