@@ -13,5 +13,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     """
     pipelines = find_pipelines(raise_errors=True)
     pipelines["__default__"] = sum(pipelines.values())
-    pipelines["mcphases"] = ingestion.create_mcphases_pipeline() + statistics.create_mcphases_pipeline()
+    pipelines["mcphases"] = (
+        ingestion.create_mcphases_pipeline() + statistics.create_mcphases_pipeline()
+    )
     return pipelines

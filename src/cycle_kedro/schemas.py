@@ -70,7 +70,9 @@ DAILY = pa.DataFrameSchema(
         "woman_id": Column(str, _hashed),
         "cycle_index": Column(int, Check.ge(1)),
         "cycle_day": Column(int, Check.ge(1)),
-        "phase": Column(str, Check.isin(["menstrual", "follicular", "ovulatory", "luteal"]), nullable=True),
+        "phase": Column(
+            str, Check.isin(["menstrual", "follicular", "ovulatory", "luteal"]), nullable=True
+        ),
         "steps": Column(float, Check.ge(0), nullable=True),
         "e2": Column(float, Check.ge(0), nullable=True),
         "p4": Column(float, Check.ge(0), nullable=True),

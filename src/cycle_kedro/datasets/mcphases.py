@@ -11,7 +11,15 @@ from kedro.io import AbstractDataset, DatasetError
 from cycle_kedro.validation import DataValidationError
 
 REQUIRED = {
-    "hormones_and_selfreport": ["id", "study_interval", "day_in_study", "phase", "lh", "estrogen", "pdg"],
+    "hormones_and_selfreport": [
+        "id",
+        "study_interval",
+        "day_in_study",
+        "phase",
+        "lh",
+        "estrogen",
+        "pdg",
+    ],
     "steps": ["id", "study_interval", "day_in_study", "timestamp", "steps"],
     "subject-info": ["id", "birth_year"],
     "height_and_weight": ["id", "height_2022", "weight_2022", "height_2024", "weight_2024"],

@@ -34,8 +34,12 @@ class ValidatedCSVDataset(CSVDataset):
         try:
             df = super().load()
         except DatasetError as exc:
-            if isinstance(exc.__cause__, pd.errors.EmptyDataError) or "No columns to parse" in str(exc):
-                raise DataValidationError(f"{source}: the file is empty (no header, no rows)") from None
+            if isinstance(exc.__cause__, pd.errors.EmptyDataError) or "No columns to parse" in str(
+                exc
+            ):
+                raise DataValidationError(
+                    f"{source}: the file is empty (no header, no rows)"
+                ) from None
             raise
         return validate(df, _schema(self._schema_path), source=source, header_lines=1)
 
@@ -66,7 +70,9 @@ class ValidatedJSONLinesDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
                 records.append(record)
         if not records:
             raise DataValidationError(f"{source}: the file is empty (no JSON records)")
-        return validate(pd.DataFrame(records), _schema(self._schema_path), source=source, header_lines=0)
+        return validate(
+            pd.DataFrame(records), _schema(self._schema_path), source=source, header_lines=0
+        )
 
     def save(self, data: pd.DataFrame) -> None:
         raise DatasetError(f"{self._filepath} is read-only raw data")

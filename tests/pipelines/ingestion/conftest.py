@@ -26,29 +26,58 @@ def fedcycle_header() -> str:
 def mcphases_dir(tmp_path):
     """Tiny tables shaped like mcPHASES: two people, interval 2022 and 2024, text Likert columns."""
     days = range(1, 13)
-    phases = ["Menstrual"] * 3 + ["Follicular"] * 3 + ["Fertility", ""] + ["Luteal"] * 2 + ["Menstrual"] * 2
+    phases = (
+        ["Menstrual"] * 3
+        + ["Follicular"] * 3
+        + ["Fertility", ""]
+        + ["Luteal"] * 2
+        + ["Menstrual"] * 2
+    )
     hormones = []
     for pid, interval in [(1, 2022), (2, 2022), (2, 2024)]:
         for day, phase in zip(days, phases):
             hormones.append(
                 {
-                    "id": pid, "study_interval": interval, "is_weekend": day % 7 in (0, 6), "day_in_study": day,
-                    "phase": phase or None, "lh": 5.0, "estrogen": 100.0 + day, "pdg": None if interval == 2022 else 2.0 + day,
-                    "flow_volume": "Light", "headaches": "Not at all", "stress": "Moderate",
+                    "id": pid,
+                    "study_interval": interval,
+                    "is_weekend": day % 7 in (0, 6),
+                    "day_in_study": day,
+                    "phase": phase or None,
+                    "lh": 5.0,
+                    "estrogen": 100.0 + day,
+                    "pdg": None if interval == 2022 else 2.0 + day,
+                    "flow_volume": "Light",
+                    "headaches": "Not at all",
+                    "stress": "Moderate",
                 }
             )
     steps = []
     for row in hormones:
-        for minute, count in [("08:00:00", 400), ("12:00:00", 600), ("12:00:00", 600), ("18:00:00", 6000)]:
-            steps.append({**{k: row[k] for k in ("id", "study_interval", "is_weekend", "day_in_study")},
-                          "timestamp": minute, "steps": count})
+        for minute, count in [
+            ("08:00:00", 400),
+            ("12:00:00", 600),
+            ("12:00:00", 600),
+            ("18:00:00", 6000),
+        ]:
+            steps.append(
+                {
+                    **{k: row[k] for k in ("id", "study_interval", "is_weekend", "day_in_study")},
+                    "timestamp": minute,
+                    "steps": count,
+                }
+            )
     pd.DataFrame(hormones).to_csv(tmp_path / "hormones_and_selfreport.csv", index=False)
     pd.DataFrame(steps).to_csv(tmp_path / "steps.csv", index=False)
     pd.DataFrame({"id": [1, 2], "birth_year": [2000, 1998], "gender": ["Female", "Female"]}).to_csv(
         tmp_path / "subject-info.csv", index=False
     )
     pd.DataFrame(
-        {"id": [1, 2], "height_2022": [160.0, 170.0], "weight_2022": [64.0, None],
-         "height_2024": [None, 170.0], "weight_2024": [None, 72.25]}
+        {
+            "id": [1, 2],
+            "height_2022": [160.0, 170.0],
+            "weight_2022": [64.0, None],
+            "height_2024": [None, 170.0],
+            "weight_2024": [None, 72.25],
+        }
     ).to_csv(tmp_path / "height_and_weight.csv", index=False)
     return tmp_path

@@ -14,7 +14,7 @@ from cycle_kedro.pipelines.ingestion.nodes import (
     generate_synthetic_cohort,
     summarise_synthetic_cycles,
 )
-from cycle_kedro.validation import DataValidationError
+from cycle_kedro.validation import DataValidationError, hash_id
 
 from .conftest import FEDCYCLE_CSV, FEDCYCLE_LOAD_ARGS, PROJECT_ROOT
 
@@ -22,7 +22,9 @@ MEDQUAD = PROJECT_ROOT / "data" / "01_raw" / "medquad" / "medquad_womens_health_
 
 
 def _fedcycle(path=FEDCYCLE_CSV) -> ValidatedCSVDataset:
-    return ValidatedCSVDataset(filepath=str(path), schema="cycle_kedro.schemas.FEDCYCLE_RAW", load_args=FEDCYCLE_LOAD_ARGS)
+    return ValidatedCSVDataset(
+        filepath=str(path), schema="cycle_kedro.schemas.FEDCYCLE_RAW", load_args=FEDCYCLE_LOAD_ARGS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +64,6 @@ def test_fedcycle_first_block_kept_for_duplicated_women():
     raw = _fedcycle().load()
     nfp8107 = raw[raw["ClientID"] == "nfp8107"]
     cycles, _ = clean_fedcycle(raw, {"salt": "s"})
-    from cycle_kedro.validation import hash_id
-
     kept = cycles[cycles["woman_id"] == hash_id("nfp8107", "s")]
     first_block = nfp8107.iloc[: len(kept)]
     assert kept["cycle_length"].tolist() == first_block["LengthofCycle"].tolist()
@@ -71,6 +71,7 @@ def test_fedcycle_first_block_kept_for_duplicated_women():
 
 
 # ---- bad input: every message names the file, the column and the row ----
+
 
 def _write_variant(tmp_path, edit) -> str:
     lines = FEDCYCLE_CSV.read_text(encoding="utf-8-sig").splitlines()
@@ -93,29 +94,45 @@ def _set_cell(column: str, row: int, value: str):
 
 @pytest.mark.parametrize(
     ("column", "row", "value"),
-    [("LengthofCycle", 2, "0"), ("LengthofCycle", 3, "121"), ("LengthofCycle", 1, "-4"), ("Age", 0, "twenty")],
+    [
+        ("LengthofCycle", 2, "0"),
+        ("LengthofCycle", 3, "121"),
+        ("LengthofCycle", 1, "-4"),
+        ("Age", 0, "twenty"),
+    ],
 )
 def test_bad_value_names_file_column_row(tmp_path, column, row, value):
     path = _write_variant(tmp_path, _set_cell(column, row, value))
     with pytest.raises(DataValidationError) as err:
         _fedcycle(path).load()
     message = str(err.value)
-    assert path in message and f"column '{column}'" in message and f"row {row} (file line {row + 2})" in message
+    assert (
+        path in message
+        and f"column '{column}'" in message
+        and f"row {row} (file line {row + 2})" in message
+    )
 
 
 def test_text_in_numeric_cycle_length(tmp_path):
     path = _write_variant(tmp_path, _set_cell("LengthofCycle", 4, "abc"))
-    with pytest.raises(DataValidationError, match=r"column 'LengthofCycle', row 4 \(file line 6\).*'abc'"):
+    with pytest.raises(
+        DataValidationError, match=r"column 'LengthofCycle', row 4 \(file line 6\).*'abc'"
+    ):
         _fedcycle(path).load()
 
 
 def test_missing_column(tmp_path):
     def drop(header, rows):
         i = header.index("LengthofCycle")
-        return header[:i] + header[i + 1 :], [",".join(r.split(",")[:i] + r.split(",")[i + 1 :]) for r in rows]
+        return header[:i] + header[i + 1 :], [
+            ",".join(r.split(",")[:i] + r.split(",")[i + 1 :]) for r in rows
+        ]
 
     path = _write_variant(tmp_path, drop)
-    with pytest.raises(DataValidationError, match=r"fedcycle_bad.csv: column 'LengthofCycle' is missing \(row: header\)"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"fedcycle_bad.csv: column 'LengthofCycle' is missing \(row: header\)",
+    ):
         _fedcycle(path).load()
 
 
@@ -137,7 +154,9 @@ def test_unparseable_jsonl_line(tmp_path):
     lines = MEDQUAD.read_text(encoding="utf-8").splitlines()[:3]
     path = tmp_path / "qa.jsonl"
     path.write_text("\n".join([lines[0], lines[1], '{"question": "broken', lines[2]]) + "\n")
-    dataset = ValidatedJSONLinesDataset(filepath=str(path), schema="cycle_kedro.schemas.MEDQUAD_RAW")
+    dataset = ValidatedJSONLinesDataset(
+        filepath=str(path), schema="cycle_kedro.schemas.MEDQUAD_RAW"
+    )
     with pytest.raises(DataValidationError, match=r"qa.jsonl: line 3 \(row 2\) is not valid JSON"):
         dataset.load()
 
@@ -147,17 +166,24 @@ def test_jsonl_missing_field_names_column_and_row(tmp_path):
     records[1]["answer"] = ""
     path = tmp_path / "qa.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    dataset = ValidatedJSONLinesDataset(filepath=str(path), schema="cycle_kedro.schemas.MEDQUAD_RAW")
-    with pytest.raises(DataValidationError, match=r"qa.jsonl: column 'answer', row 1 \(file line 2\)"):
+    dataset = ValidatedJSONLinesDataset(
+        filepath=str(path), schema="cycle_kedro.schemas.MEDQUAD_RAW"
+    )
+    with pytest.raises(
+        DataValidationError, match=r"qa.jsonl: column 'answer', row 1 \(file line 2\)"
+    ):
         dataset.load()
 
 
 # ---- synthetic cohort ----
 
+
 def test_generator_is_seeded(small_cohort_params):
     first = generate_synthetic_cohort(small_cohort_params)
     pd.testing.assert_frame_equal(first, generate_synthetic_cohort(small_cohort_params))
-    other = generate_synthetic_cohort({**small_cohort_params, "seed": small_cohort_params["seed"] + 1})
+    other = generate_synthetic_cohort(
+        {**small_cohort_params, "seed": small_cohort_params["seed"] + 1}
+    )
     assert not first["steps"].equals(other["steps"])
 
 
@@ -168,14 +194,21 @@ def test_generator_physiology(small_cohort_params):
     assert by_phase["p4"].idxmax() == "luteal"  # luteal P4 rise
     assert by_phase.loc["luteal", "p4"] > 10 * by_phase.loc["follicular", "p4"]
     cycles = summarise_synthetic_cycles(daily)
-    assert (cycles["cycle_length"] == daily.groupby(["woman_id", "cycle_index"]).size().values).all()
+    assert (
+        cycles["cycle_length"] == daily.groupby(["woman_id", "cycle_index"]).size().values
+    ).all()
     assert cycles["luteal_length"].between(9, 17).all()
 
 
 @pytest.mark.parametrize(("rho_p4", "rho_e2"), [(-0.28, -0.05), (0.4, 0.0)])
 def test_planted_correlation_recovered_at_large_n(small_cohort_params, rho_p4, rho_e2):
-    params = {**small_cohort_params, "n_women": 3000, "cycles_per_woman": [1, 1], "seed": 11,
-              "effects": {"rho_steps_p4": rho_p4, "rho_steps_e2": rho_e2}}
+    params = {
+        **small_cohort_params,
+        "n_women": 3000,
+        "cycles_per_woman": [1, 1],
+        "seed": 11,
+        "effects": {"rho_steps_p4": rho_p4, "rho_steps_e2": rho_e2},
+    }
     women = generate_synthetic_cohort(params).groupby("woman_id")[["steps", "e2", "p4"]].mean()
     # sampling SE of r at n=3000 is about 0.018
     assert women["steps"].corr(women["p4"]) == pytest.approx(rho_p4, abs=0.06)
@@ -184,9 +217,16 @@ def test_planted_correlation_recovered_at_large_n(small_cohort_params, rho_p4, r
 
 def test_model_input_imputes_per_woman_median():
     cycles = pd.DataFrame(
-        {"woman_id": ["a"] * 2 + ["b"] * 3 + ["c"], "cycle_index": [1, 2, 1, 2, 3, 1],
-         "cycle_length": [28.0, 29, 30, 31, 30, 27], "age": [20.0, 20, 40, 40, 40, np.nan],
-         "bmi": [20.0, 20, np.nan, np.nan, np.nan, 30], "steps": np.nan, "e2": np.nan, "p4": np.nan}
+        {
+            "woman_id": ["a"] * 2 + ["b"] * 3 + ["c"],
+            "cycle_index": [1, 2, 1, 2, 3, 1],
+            "cycle_length": [28.0, 29, 30, 31, 30, 27],
+            "age": [20.0, 20, 40, 40, 40, np.nan],
+            "bmi": [20.0, 20, np.nan, np.nan, np.nan, 30],
+            "steps": np.nan,
+            "e2": np.nan,
+            "p4": np.nan,
+        }
     )
     model_input = build_model_input(cycles.sample(frac=1, random_state=0))
     assert model_input["woman_id"].tolist() == ["a", "a", "b", "b", "b", "c"]
@@ -196,10 +236,15 @@ def test_model_input_imputes_per_woman_median():
 
 # ---- MedQuAD ----
 
+
 def test_medquad_cleaned():
-    raw = ValidatedJSONLinesDataset(filepath=str(MEDQUAD), schema="cycle_kedro.schemas.MEDQUAD_RAW").load()
+    raw = ValidatedJSONLinesDataset(
+        filepath=str(MEDQUAD), schema="cycle_kedro.schemas.MEDQUAD_RAW"
+    ).load()
     doubled = pd.concat([raw, raw.head(3)], ignore_index=True)
-    doubled.loc[0, "question"] = "What are the  symptoms of Acromegaly ? ?"  # same pair, messier spacing
+    doubled.loc[0, "question"] = (
+        "What are the  symptoms of Acromegaly ? ?"  # same pair, messier spacing
+    )
     qa = clean_medquad(doubled, {"name": "CC BY 4.0", "citation": "Ben Abacha 2019"})
     assert len(qa) == len(raw) == 122
     assert qa.loc[0, "question"] == "What are the symptoms of Acromegaly?"
@@ -209,9 +254,12 @@ def test_medquad_cleaned():
 
 # ---- mcPHASES-shaped loader ----
 
+
 def test_mcphases_loader_on_fixtures(mcphases_dir):
     tables = McPhasesDataset(path=str(mcphases_dir)).load()
-    daily = build_mcphases_daily(tables, {"salt": "s", "max_steps_per_record": 5000, "zero_is_missing": True})
+    daily = build_mcphases_daily(
+        tables, {"salt": "s", "max_steps_per_record": 5000, "zero_is_missing": True}
+    )
     # duplicated 12:00 record counted once, the 6,000-step record dropped: 400 + 600
     assert (daily["steps"] == 1000).all()
     assert set(daily["phase"].dropna()) == {"menstrual", "follicular", "ovulatory", "luteal"}
@@ -224,7 +272,9 @@ def test_mcphases_loader_on_fixtures(mcphases_dir):
     ages = daily.groupby("study_interval")["age"].agg(["min", "max"])
     assert ages.loc[2022, "min"] == 22 and ages.loc[2024, "max"] == 26
     assert person2["bmi"].iloc[0] == pytest.approx(72.25 / 1.7**2)
-    assert daily["woman_id"].nunique() == 2 and daily["woman_id"].str.fullmatch(r"[0-9a-f]{12}").all()
+    assert (
+        daily["woman_id"].nunique() == 2 and daily["woman_id"].str.fullmatch(r"[0-9a-f]{12}").all()
+    )
 
 
 def test_mcphases_missing_file_and_dir(mcphases_dir, tmp_path):
@@ -238,5 +288,7 @@ def test_mcphases_missing_file_and_dir(mcphases_dir, tmp_path):
 def test_mcphases_missing_column(mcphases_dir):
     path = mcphases_dir / "subject-info.csv"
     pd.read_csv(path).drop(columns="birth_year").to_csv(path, index=False)
-    with pytest.raises(DataValidationError, match=r"subject-info.csv: column\(s\) \['birth_year'\] missing"):
+    with pytest.raises(
+        DataValidationError, match=r"subject-info.csv: column\(s\) \['birth_year'\] missing"
+    ):
         McPhasesDataset(path=str(mcphases_dir)).load()

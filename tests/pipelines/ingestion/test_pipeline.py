@@ -12,9 +12,13 @@ from .test_nodes import MEDQUAD
 def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, ingestion_params):
     catalog = DataCatalog()
     catalog["fedcycle_raw"] = ValidatedCSVDataset(
-        filepath=str(FEDCYCLE_CSV), schema="cycle_kedro.schemas.FEDCYCLE_RAW", load_args=FEDCYCLE_LOAD_ARGS
+        filepath=str(FEDCYCLE_CSV),
+        schema="cycle_kedro.schemas.FEDCYCLE_RAW",
+        load_args=FEDCYCLE_LOAD_ARGS,
     ).load()
-    catalog["medquad_raw"] = ValidatedJSONLinesDataset(filepath=str(MEDQUAD), schema="cycle_kedro.schemas.MEDQUAD_RAW").load()
+    catalog["medquad_raw"] = ValidatedJSONLinesDataset(
+        filepath=str(MEDQUAD), schema="cycle_kedro.schemas.MEDQUAD_RAW"
+    ).load()
     catalog["params:id_hashing"] = ingestion_params["id_hashing"]
     catalog["params:synthetic_cohort"] = small_cohort_params
     catalog["params:medquad_licence"] = ingestion_params["medquad_licence"]

@@ -48,10 +48,21 @@ _FEDCYCLE_COLUMNS = {
     "Group": "study_arm",
 }
 _PER_WOMAN = ["age", "bmi", "height_in", "weight_lb", "study_arm"]
-_MODEL_INPUT_COLUMNS = ["woman_id", "cycle_index", "cycle_length", "age", "bmi", "steps", "e2", "p4"]
+_MODEL_INPUT_COLUMNS = [
+    "woman_id",
+    "cycle_index",
+    "cycle_length",
+    "age",
+    "bmi",
+    "steps",
+    "e2",
+    "p4",
+]
 
 
-def clean_fedcycle(raw: pd.DataFrame, id_hashing: dict[str, str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+def clean_fedcycle(
+    raw: pd.DataFrame, id_hashing: dict[str, str]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Tidy the FedCycle file: drop repeated blocks, carry per-woman fields forward, hash ids.
 
     Args:
@@ -109,7 +120,9 @@ def summarise_women(cycles: pd.DataFrame) -> pd.DataFrame:
 
 def build_model_input(cycles: pd.DataFrame) -> pd.DataFrame:
     """Per-cycle model input: age/BMI imputed with the cohort median of women, sorted by woman and time."""
-    df = cycles[_MODEL_INPUT_COLUMNS].sort_values(["woman_id", "cycle_index"]).reset_index(drop=True)
+    df = (
+        cycles[_MODEL_INPUT_COLUMNS].sort_values(["woman_id", "cycle_index"]).reset_index(drop=True)
+    )
     per_woman = df.groupby("woman_id")[["age", "bmi"]].first()
     for column in ("age", "bmi"):
         df[f"{column}_imputed"] = df[column].isna()
@@ -161,8 +174,14 @@ def generate_synthetic_cohort(params: dict[str, Any]) -> pd.DataFrame:
     for i, woman in women.iterrows():
         woman_id = hash_id(f"synthetic-{i}", params["salt"])
         for cycle_index in range(1, int(woman["n_cycles"]) + 1):
-            length = int(np.clip(round(rng.normal(woman["mu_cycle"], woman["sd_cycle"])), *params["cycle_range"]))
-            luteal = int(np.clip(round(rng.normal(params["luteal_mean"], params["luteal_sd"])), 9, 17))
+            length = int(
+                np.clip(
+                    round(rng.normal(woman["mu_cycle"], woman["sd_cycle"])), *params["cycle_range"]
+                )
+            )
+            luteal = int(
+                np.clip(round(rng.normal(params["luteal_mean"], params["luteal_sd"])), 9, 17)
+            )
             ovulation = max(length - luteal, params["menses_days"] + 2)
             e2_shape, p4_shape = _hormone_shapes(length, ovulation)
             day = np.arange(1, length + 1)
@@ -175,9 +194,14 @@ def generate_synthetic_cohort(params: dict[str, Any]) -> pd.DataFrame:
                         "cycle_length": float(length),
                         "ovulation_day": float(ovulation),
                         "phase": _phase(day, ovulation, params["menses_days"]),
-                        "steps": woman["mean_steps"] * rng.lognormal(-(noise["steps"] ** 2) / 2, noise["steps"], length),
-                        "e2": woman["e2"] * e2_shape * rng.lognormal(-(noise["e2"] ** 2) / 2, noise["e2"], length),
-                        "p4": woman["p4"] * p4_shape * rng.lognormal(-(noise["p4"] ** 2) / 2, noise["p4"], length),
+                        "steps": woman["mean_steps"]
+                        * rng.lognormal(-(noise["steps"] ** 2) / 2, noise["steps"], length),
+                        "e2": woman["e2"]
+                        * e2_shape
+                        * rng.lognormal(-(noise["e2"] ** 2) / 2, noise["e2"], length),
+                        "p4": woman["p4"]
+                        * p4_shape
+                        * rng.lognormal(-(noise["p4"] ** 2) / 2, noise["p4"], length),
                         "age": woman["age"],
                         "bmi": woman["bmi"],
                     }
@@ -208,7 +232,11 @@ def clean_medquad(raw: pd.DataFrame, licence: dict[str, str]) -> pd.DataFrame:
     df = raw.copy()
     for column in ("question", "answer"):
         df[column] = df[column].str.replace(r"\s+", " ", regex=True).str.strip()
-    df["question"] = df["question"].str.replace(r"\s*\?(\s*\?)+", "?", regex=True).str.replace(r"\s+\?", "?", regex=True)
+    df["question"] = (
+        df["question"]
+        .str.replace(r"\s*\?(\s*\?)+", "?", regex=True)
+        .str.replace(r"\s+\?", "?", regex=True)
+    )
     before = len(df)
     df = df.drop_duplicates(subset=["question", "answer"]).reset_index(drop=True)
     logger.info("MedQuAD: %d pairs, %d duplicates dropped", len(df), before - len(df))
@@ -217,7 +245,17 @@ def clean_medquad(raw: pd.DataFrame, licence: dict[str, str]) -> pd.DataFrame:
     for column in ("focus", "qtype", "collection", "url"):
         if column not in df:
             df[column] = None
-    columns = ["question", "answer", "source", "focus", "qtype", "collection", "url", "licence", "citation"]
+    columns = [
+        "question",
+        "answer",
+        "source",
+        "focus",
+        "qtype",
+        "collection",
+        "url",
+        "licence",
+        "citation",
+    ]
     return validate(df[columns], schemas.QA, source="medquad_qa")
 
 
@@ -245,7 +283,19 @@ def build_mcphases_daily(tables: dict[str, pd.DataFrame], options: dict[str, Any
     df["woman_id"] = df["id"].map(lambda raw_id: hash_id(f"mcphases-{raw_id}", options["salt"]))
     df["phase"] = df["phase"].str.lower().replace({"fertility": "ovulatory"})
     df = df.rename(columns={"estrogen": "e2", "pdg": "p4"}).astype({"steps": float})
-    columns = ["woman_id", "cycle_index", "cycle_day", "phase", "steps", "e2", "p4", "lh", "age", "bmi", "study_interval"]
+    columns = [
+        "woman_id",
+        "cycle_index",
+        "cycle_day",
+        "phase",
+        "steps",
+        "e2",
+        "p4",
+        "lh",
+        "age",
+        "bmi",
+        "study_interval",
+    ]
     return validate(df[columns].reset_index(drop=True), schemas.DAILY, source="mcphases_daily")
 
 
@@ -269,10 +319,14 @@ def _mcphases_people(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     hw = tables["height_and_weight"]
     rows = []
     for interval in (2022, 2024):
-        part = hw[["id", f"height_{interval}", f"weight_{interval}"]].set_axis(["id", "height", "weight"], axis=1)
+        part = hw[["id", f"height_{interval}", f"weight_{interval}"]].set_axis(
+            ["id", "height", "weight"], axis=1
+        )
         rows.append(part.assign(study_interval=interval))
     people = pd.concat(rows).merge(info, on="id", how="left")
-    people["age"] = (people["study_interval"] - pd.to_numeric(people["birth_year"], errors="coerce")).astype(float)
+    people["age"] = (
+        people["study_interval"] - pd.to_numeric(people["birth_year"], errors="coerce")
+    ).astype(float)
     height_m = pd.to_numeric(people["height"], errors="coerce") / 100
     people["bmi"] = pd.to_numeric(people["weight"], errors="coerce") / height_m**2
     return people[["id", "study_interval", "age", "bmi"]]

@@ -17,14 +17,54 @@ def create_pipeline(**kwargs) -> Pipeline:
     """FedCycle, the synthetic cohort and MedQuAD (mcPHASES lives in ``create_mcphases_pipeline``)."""
     return Pipeline(
         [
-            Node(clean_fedcycle, ["fedcycle_raw", "params:id_hashing"], ["fedcycle_cycles", "fedcycle_cleaning_report"], name="clean_fedcycle"),
-            Node(summarise_women, "fedcycle_cycles", "fedcycle_women", name="summarise_fedcycle_women"),
-            Node(build_model_input, "fedcycle_cycles", "fedcycle_model_input", name="build_fedcycle_model_input"),
-            Node(generate_synthetic_cohort, "params:synthetic_cohort", "synthetic_daily", name="generate_synthetic_cohort"),
-            Node(summarise_synthetic_cycles, "synthetic_daily", "synthetic_cycles", name="summarise_synthetic_cycles"),
-            Node(summarise_women, "synthetic_cycles", "synthetic_women", name="summarise_synthetic_women"),
-            Node(build_model_input, "synthetic_cycles", "synthetic_model_input", name="build_synthetic_model_input"),
-            Node(clean_medquad, ["medquad_raw", "params:medquad_licence"], "medquad_qa", name="clean_medquad"),
+            Node(
+                clean_fedcycle,
+                ["fedcycle_raw", "params:id_hashing"],
+                ["fedcycle_cycles", "fedcycle_cleaning_report"],
+                name="clean_fedcycle",
+            ),
+            Node(
+                summarise_women,
+                "fedcycle_cycles",
+                "fedcycle_women",
+                name="summarise_fedcycle_women",
+            ),
+            Node(
+                build_model_input,
+                "fedcycle_cycles",
+                "fedcycle_model_input",
+                name="build_fedcycle_model_input",
+            ),
+            Node(
+                generate_synthetic_cohort,
+                "params:synthetic_cohort",
+                "synthetic_daily",
+                name="generate_synthetic_cohort",
+            ),
+            Node(
+                summarise_synthetic_cycles,
+                "synthetic_daily",
+                "synthetic_cycles",
+                name="summarise_synthetic_cycles",
+            ),
+            Node(
+                summarise_women,
+                "synthetic_cycles",
+                "synthetic_women",
+                name="summarise_synthetic_women",
+            ),
+            Node(
+                build_model_input,
+                "synthetic_cycles",
+                "synthetic_model_input",
+                name="build_synthetic_model_input",
+            ),
+            Node(
+                clean_medquad,
+                ["medquad_raw", "params:medquad_licence"],
+                "medquad_qa",
+                name="clean_medquad",
+            ),
         ]
     )
 
@@ -32,5 +72,12 @@ def create_pipeline(**kwargs) -> Pipeline:
 def create_mcphases_pipeline() -> Pipeline:
     """mcPHASES (restricted data, local copy only) → the same DAILY table as the synthetic cohort."""
     return Pipeline(
-        [Node(build_mcphases_daily, ["mcphases_raw", "params:mcphases"], "mcphases_daily", name="build_mcphases_daily")]
+        [
+            Node(
+                build_mcphases_daily,
+                ["mcphases_raw", "params:mcphases"],
+                "mcphases_daily",
+                name="build_mcphases_daily",
+            )
+        ]
     )
