@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
@@ -97,6 +98,34 @@ def expected_node_count(build_dir: Path, pipeline: str) -> int:
     if not path.exists():
         raise CheckError(f"{path} is missing: the kedro-viz build is incomplete")
     return len(json.loads(path.read_text()).get("nodes", []))
+
+
+def layer_problems(build_dir: Path, pipeline: str) -> list[str]:
+    """Why kedro-viz shows no layer bands for ``pipeline``: pairs of layers that feed each other.
+
+    kedro-viz orders layers topologically; when a node reads a dataset of layer B and writes one
+    of layer A while another node does the reverse, it drops every band of that pipeline.
+    """
+    api = json.loads((build_dir / "api" / "pipelines" / pipeline).read_text())
+    nodes = {n["id"]: n for n in api["nodes"]}
+    if api.get("layers") or not any(n.get("layer") for n in nodes.values()):
+        return []
+    sources, targets = defaultdict(list), defaultdict(list)
+    for edge in api["edges"]:
+        sources[edge["target"]].append(edge["source"])
+        targets[edge["source"]].append(edge["target"])
+    links: dict[tuple[str, str], str] = {}
+    for nid, node in nodes.items():
+        for src in sources[nid] if node["type"] not in ("data", "parameters") else []:
+            for dst in targets[nid]:
+                a, b = nodes.get(src, {}).get("layer"), nodes.get(dst, {}).get("layer")
+                if a and b and a != b:
+                    links.setdefault(
+                        (a, b), f"{nodes[src]['name']} -> [{node['name']}] -> {nodes[dst]['name']}"
+                    )
+    cycles = [f"{a} -> {b} ({links[a, b]}) and {b} -> {a} ({links[b, a]})"
+              for a, b in links if (b, a) in links and a < b]  # fmt: skip
+    return cycles or ["kedro-viz computed no layer order"]
 
 
 @functools.cache
@@ -211,6 +240,8 @@ def check(args: argparse.Namespace) -> int:
                 pipeline, info["nodes"], info["tasks"], info["data"], info["edges"],
                 info["layers"], info["selected"], time.perf_counter() - start,
             )  # fmt: skip
+            for problem in layer_problems(build_dir, pipeline):
+                logger.warning("WARN %-14s no layer bands: %s", pipeline, problem)
             if args.all_screenshots:
                 shot = Path(args.screenshot).with_name(f"kedro_viz_{pipeline.strip('_')}.png")
                 driver.save_screenshot(str(shot))
