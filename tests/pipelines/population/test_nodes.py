@@ -105,6 +105,19 @@ def test_missing_column_and_empty_table_fail_clearly(input_cfg, pandas_engine):
         validate_period_starts(pd.DataFrame(), input_cfg, pandas_engine)
 
 
+def test_header_only_log_and_no_cycle_fail_clearly(input_cfg, params, pandas_engine):
+    log = pd.DataFrame({"user_id": pd.Series(dtype=str), "period_start": pd.Series(dtype=str)})
+    with pytest.raises(DataValidationError, match=input_cfg["source"]):
+        validate_period_starts(log, input_cfg, pandas_engine)
+    one_start_each = pd.DataFrame({"user_id": ["a", "b"], "period_start": ["2024-01-01"] * 2})
+    kept, _ = validate_period_starts(one_start_each, input_cfg, pandas_engine)
+    cycles = build_period_cycles(kept, params["population_skips"], pandas_engine)
+    with pytest.raises(ValueError, match="no completed cycle"):
+        forecast_next_period(
+            cycles, params["population_forecast"], params["population_skips"], pandas_engine
+        )
+
+
 # ---------------------------------------------------------------- skips and cycles
 def test_planted_skips_are_flagged_with_their_multiple(
     planted_log, input_cfg, params, pandas_engine

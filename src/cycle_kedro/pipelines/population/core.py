@@ -98,6 +98,8 @@ def clean_starts(df: pd.DataFrame, as_of: str | None, min_gap_days: int) -> pd.D
     ``duplicate`` (same user, same day), ``short_gap`` (under ``min_gap_days`` after the
     user's previous kept start: spotting or a double log). Sorted by user and date.
     """
+    if df.empty:
+        return empty(CLEAN_COLUMNS)
     df = df.reset_index(drop=True)
     raw = df["period_start"]
     users = df["user_id"].astype(str).str.strip()

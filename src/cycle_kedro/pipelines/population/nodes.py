@@ -93,6 +93,8 @@ def convert_cycles_to_starts(cycles: pd.DataFrame, options: dict) -> pd.DataFram
 def _validate_partition(
     df: pd.DataFrame, source: str, partition_info: dict | None = None
 ) -> pd.DataFrame:
+    if df.empty and len(df.columns):
+        return df  # an empty partition (file) of a Dask table is not an error by itself
     number = (partition_info or {}).get("number", 0)
     return validate(df, core.PERIOD_STARTS, source=f"{source} (partition {number})")
 
