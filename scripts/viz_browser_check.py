@@ -167,9 +167,13 @@ def close_driver(driver) -> None:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def hide_feature_hints(driver, url: str) -> None:
-    """Open ``url`` once and store ``showFeatureHints: false`` so the tour popup stays closed."""
-    driver.get(url)
+def hide_feature_hints(driver, url: str, timeout: float) -> None:
+    """Store ``showFeatureHints: false`` in kedro-viz's localStorage so the tour popup stays closed.
+
+    The app writes its whole state to localStorage while it starts, so the flag is set only once
+    the flowchart is up (otherwise the app overwrites it); later page loads then read it.
+    """
+    wait_for_pipeline(driver, url, "__default__", timeout, check_selected=False)
     driver.execute_script(
         "const s = JSON.parse(localStorage.getItem('KedroViz') || '{}');"
         "s.showFeatureHints = false;"
@@ -177,7 +181,9 @@ def hide_feature_hints(driver, url: str) -> None:
     )
 
 
-def wait_for_pipeline(driver, url: str, pipeline: str, timeout: float) -> dict:
+def wait_for_pipeline(
+    driver, url: str, pipeline: str, timeout: float, check_selected: bool = True
+) -> dict:
     """Load ``url`` and wait until the flowchart shows nodes; return what was rendered."""
     driver.get(url)
     try:
@@ -202,7 +208,7 @@ def wait_for_pipeline(driver, url: str, pipeline: str, timeout: float) -> dict:
         PIPELINE_SELECTOR,
     )
     selected = (info["selected"] or "").lower().replace(" ", "_")
-    if info["selected"] is not None and pipeline.strip("_").lower() not in selected:
+    if check_selected and info["selected"] and pipeline.strip("_").lower() not in selected:
         raise CheckError(f"?pid={pipeline} selected pipeline {info['selected']!r} instead")
     return info
 
@@ -223,7 +229,7 @@ def check(args: argparse.Namespace) -> int:
     driver = make_driver()
     failures: list[str] = []
     try:
-        hide_feature_hints(driver, base)
+        hide_feature_hints(driver, base, args.timeout)
         for pipeline in pipelines:
             start = time.perf_counter()
             url = f"{base}?pid={quote(pipeline)}"
@@ -247,9 +253,12 @@ def check(args: argparse.Namespace) -> int:
                 driver.save_screenshot(str(shot))
         shot_pid = "__default__" if "__default__" in pipelines else pipelines[0]
         if not failures:
+            driver.set_window_size(2400, 1500)  # the whole study is wide: more pixels, larger zoom
             wait_for_pipeline(driver, f"{base}?pid={quote(shot_pid)}", shot_pid, args.timeout)
-            hint = driver.find_elements(By.CSS_SELECTOR, ".feature-hints")
-            if any(h.is_displayed() for h in hint):
+            time.sleep(1.0)  # the popup, when it comes, fades in about a second after load
+            if any(
+                h.is_displayed() for h in driver.find_elements(By.CSS_SELECTOR, ".feature-hints")
+            ):
                 logger.warning("the feature-tour popup is still visible in the screenshot")
             Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(args.screenshot))
