@@ -1,0 +1,112 @@
+"""``cycle-ask``: ask the LoRA-adapted model a question, or have it explain a woman's forecast.
+
+Everything is loaded through the project's Kedro catalog (paths stay in ``conf/``)::
+
+    cycle-ask "What is premenstrual syndrome?"
+    cycle-ask --explain 007784cd489e --cohort fedcycle
+    cycle-ask --base "What is endometriosis?"          # the base model, without the adapter
+    cycle-ask --env a100 "..."                          # another Kedro environment
+
+Datasets used: ``llm_base_model``, ``llm_tokenizer``, ``llm_lora_adapter`` (latest version) and,
+for ``--explain``, ``<cohort>.next_cycle_forecast``; parameters ``llm_prompt`` and ``llm_ask``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cycle_kedro.pipelines.llm import corpus as C
+from cycle_kedro.pipelines.llm import modeling as T
+from cycle_kedro.validation import DataValidationError
+
+
+def explain_question(forecast: pd.DataFrame, woman_id: str, source: str) -> str:
+    """The forecast question for one (hashed) ``woman_id``; clear error if she is not in ``source``."""
+    C.check_forecast(forecast, source)
+    rows = forecast[forecast["woman_id"] == woman_id]
+    if rows.empty:
+        raise DataValidationError(
+            f"{source}: no row with woman_id {woman_id!r} (ids are 12 hex digits)"
+        )
+    return C.forecast_question(rows.iloc[0], C.ASKS[1])
+
+
+def answer(model: Any, tokenizer: Any, question: str, system: str, options: dict[str, Any]) -> str:
+    """One greedy answer from ``model`` for ``question`` in the tokenizer's chat format."""
+    prompt, _ = T.chat_pair(tokenizer, system, question, "")
+    return T.generate(
+        model,
+        tokenizer,
+        [prompt],
+        max_new_tokens=options["max_new_tokens"],
+        batch_size=1,
+        device=T.resolve_device(options["device"], options.get("torch_threads")),
+        max_prompt_tokens=options["max_length"],
+    )[0]
+
+
+def _project_root(start: Path) -> Path:
+    for path in (start, *start.parents):
+        if (path / "pyproject.toml").is_file() and (path / "conf").is_dir():
+            return path
+    return Path(__file__).resolve().parents[2]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cycle-ask", description=__doc__.splitlines()[0])
+    parser.add_argument("question", nargs="?", help="a women's-health question")
+    parser.add_argument(
+        "--explain", metavar="WOMAN_ID", help="explain this woman's next-cycle forecast"
+    )
+    parser.add_argument("--cohort", default="fedcycle", choices=["fedcycle", "synthetic"])
+    parser.add_argument(
+        "--base", action="store_true", help="use the base model without the adapter"
+    )
+    parser.add_argument("--env", default=None, help="Kedro environment (default: local)")
+    parser.add_argument(
+        "--project", type=Path, default=None, help="project root (default: found from cwd)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``cycle-ask``."""
+    args = _parser().parse_args(argv)
+    if bool(args.question) == bool(args.explain):
+        _parser().error("give a question or --explain WOMAN_ID (not both)")
+    from kedro.framework.session import KedroSession  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    from cycle_kedro.datasets.hf import attach_adapter, set_offline  # noqa: PLC0415
+
+    set_offline()
+    root = args.project or _project_root(Path.cwd())
+    bootstrap_project(root)
+    with KedroSession.create(project_path=root, env=args.env) as session:
+        context = session.load_context()
+        catalog, params = context.catalog, context.params
+        question = args.question
+        if args.explain:
+            name = f"{args.cohort}.next_cycle_forecast"
+            question = explain_question(catalog.load(name), args.explain, name)
+        model = catalog.load("llm_base_model")
+        if not args.base:
+            model = attach_adapter(model, catalog.load("llm_lora_adapter"))
+        reply = answer(
+            model,
+            catalog.load("llm_tokenizer"),
+            question,
+            params["llm_prompt"]["system"],
+            params["llm_ask"],
+        )
+    sys.stdout.write(f"Q: {question}\n\nA ({'base' if args.base else 'LoRA'}): {reply}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

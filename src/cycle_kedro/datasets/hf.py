@@ -1,0 +1,205 @@
+"""Datasets for Hugging Face model, tokenizer and PEFT adapter directories.
+
+Libraries such as ``transformers`` and ``peft`` write whole directories with ``save_pretrained``;
+these datasets own the paths, so nodes only return (and receive) in-memory objects:
+
+* :class:`HFModelDataset` — a causal LM (``AutoModelForCausalLM``) saved as safetensors.
+* :class:`HFTokenizerDataset` — a tokenizer (``AutoTokenizer``).
+* :class:`PeftAdapterDataset` — a versioned LoRA adapter directory. ``save`` takes a
+  ``PeftModel``; ``load`` returns a :class:`LoraAdapter` (config + adapter weights) that
+  :func:`attach_adapter` puts on a freshly loaded base model. Optionally also logged as an
+  MLflow artifact folder when a run is active.
+
+Everything loads offline (``HF_HUB_OFFLINE=1``); heavy libraries are imported on use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+logger = logging.getLogger(__name__)
+
+_DTYPES = ("float32", "float16", "bfloat16")
+
+
+def set_offline() -> None:
+    """Make ``transformers``/``huggingface_hub`` never try the network."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def torch_dtype(name: str) -> Any:
+    """Return the ``torch`` dtype called ``name`` (float32, float16 or bfloat16)."""
+    import torch  # noqa: PLC0415
+
+    if name not in _DTYPES:
+        raise ValueError(f"dtype must be one of {_DTYPES}, got {name!r}")
+    return getattr(torch, name)
+
+
+def make_serializable(model: PreTrainedModel) -> PreTrainedModel:
+    """Drop the GGUF quantizer left on a de-quantised model so ``save_pretrained`` accepts it."""
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    return model
+
+
+class _DirectoryDataset(AbstractDataset):
+    """A directory written by ``save_pretrained`` (unversioned)."""
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        load_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._filepath = PurePosixPath(filepath)
+        self._load_args = dict(load_args or {})
+        self.metadata = metadata
+
+    def _exists(self) -> bool:
+        return (Path(self._filepath) / "config.json").is_file() or (
+            Path(self._filepath) / "tokenizer_config.json"
+        ).is_file()
+
+    def _require(self) -> Path:
+        path = Path(self._filepath)
+        if not self._exists():
+            raise DatasetError(
+                f"{path}: no saved model/tokenizer here; run `kedro run --pipeline=llm` "
+                "(node convert_base_model) first"
+            )
+        return path
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "load_args": self._load_args}
+
+
+class HFModelDataset(_DirectoryDataset):
+    """A causal language model directory (safetensors). ``load_args.dtype``: float32/bfloat16/..."""
+
+    def load(self) -> PreTrainedModel:
+        set_offline()
+        from transformers import AutoModelForCausalLM  # noqa: PLC0415
+
+        args = dict(self._load_args)
+        args["dtype"] = torch_dtype(args.get("dtype", "float32"))
+        return AutoModelForCausalLM.from_pretrained(str(self._require()), **args)
+
+    def save(self, data: PreTrainedModel) -> None:
+        path = Path(self._filepath)
+        path.mkdir(parents=True, exist_ok=True)
+        make_serializable(data).save_pretrained(str(path))
+        logger.info("Saved model to %s", path)
+
+
+class HFTokenizerDataset(_DirectoryDataset):
+    """A tokenizer directory (``AutoTokenizer``)."""
+
+    def _exists(self) -> bool:
+        return (Path(self._filepath) / "tokenizer_config.json").is_file()
+
+    def load(self) -> PreTrainedTokenizerBase:
+        set_offline()
+        from transformers import AutoTokenizer  # noqa: PLC0415
+
+        return AutoTokenizer.from_pretrained(str(self._require()), **self._load_args)
+
+    def save(self, data: PreTrainedTokenizerBase) -> None:
+        path = Path(self._filepath)
+        path.mkdir(parents=True, exist_ok=True)
+        data.save_pretrained(str(path))
+
+
+@dataclass
+class LoraAdapter:
+    """A LoRA adapter in memory: its ``peft`` config and its weights (``state_dict``)."""
+
+    config: Any
+    state_dict: dict[str, Any] = field(repr=False)
+
+
+def attach_adapter(base: PreTrainedModel, adapter: LoraAdapter) -> PeftModel:
+    """Wrap ``base`` with the adapter's LoRA layers and load its weights (in place, eval mode)."""
+    from peft import get_peft_model, set_peft_model_state_dict  # noqa: PLC0415
+
+    model = get_peft_model(base, adapter.config)
+    result = set_peft_model_state_dict(model, adapter.state_dict)
+    if getattr(result, "unexpected_keys", None):
+        raise DatasetError(
+            f"adapter weights do not fit the base model: {result.unexpected_keys[:3]}"
+        )
+    return model.eval()
+
+
+class PeftAdapterDataset(AbstractVersionedDataset[Any, LoraAdapter]):
+    """Versioned PEFT adapter directory: ``save`` takes a ``PeftModel``, ``load`` a :class:`LoraAdapter`.
+
+    Args:
+        filepath: the adapter directory (versions go under it when ``versioned: true``).
+        mlflow_artifact_path: if set and an MLflow run is active, the saved directory is also
+            logged as an artifact folder of that name.
+    """
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        version: Version | None = None,
+        mlflow_artifact_path: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(filepath=PurePosixPath(filepath), version=version)
+        self._mlflow_artifact_path = mlflow_artifact_path
+        self.metadata = metadata
+
+    def load(self) -> LoraAdapter:
+        from peft import PeftConfig  # noqa: PLC0415
+        from safetensors.torch import load_file  # noqa: PLC0415
+
+        path = Path(self._get_load_path())
+        weights = path / "adapter_model.safetensors"
+        if not weights.is_file():
+            raise DatasetError(f"{path}: no adapter_model.safetensors; train the adapter first")
+        config = PeftConfig.from_pretrained(str(path))
+        config.inference_mode = True
+        return LoraAdapter(config=config, state_dict=load_file(str(weights)))
+
+    def save(self, data: PeftModel) -> None:
+        path = Path(self._get_save_path())
+        path.mkdir(parents=True, exist_ok=True)
+        data.save_pretrained(str(path))
+        # the base model's own path is meaningless elsewhere; keep the config portable
+        logger.info("Saved LoRA adapter to %s", path)
+        self._log_to_mlflow(path)
+
+    def _log_to_mlflow(self, path: Path) -> None:
+        if not self._mlflow_artifact_path:
+            return
+        import mlflow  # noqa: PLC0415
+
+        if mlflow.active_run() is None:
+            return
+        mlflow.log_artifacts(str(path), artifact_path=self._mlflow_artifact_path)
+
+    def _exists(self) -> bool:
+        try:
+            path = Path(self._get_load_path())
+        except DatasetError:
+            return False
+        return (path / "adapter_model.safetensors").is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "version": self._version}

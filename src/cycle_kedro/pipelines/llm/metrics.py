@@ -1,0 +1,74 @@
+"""Text-generation metrics: BLEU (sacrebleu), ROUGE-L (rouge-score), BERTScore (bert-score).
+
+BLEU and ROUGE-L are on a 0-100 scale (as in the study's table), BERTScore F1 on 0-1.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def bleu(predictions: list[str], references: list[str]) -> float:
+    """Corpus BLEU (sacrebleu defaults: 13a tokeniser, 4-grams, brevity penalty), 0-100."""
+    import sacrebleu  # noqa: PLC0415
+
+    if not predictions:
+        return float("nan")
+    return float(sacrebleu.corpus_bleu(predictions, [references]).score)
+
+
+def rouge_l_scores(predictions: list[str], references: list[str]) -> list[float]:
+    """ROUGE-L F-measure of each pair (no stemming), 0-100."""
+    from rouge_score import rouge_scorer  # noqa: PLC0415
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    return [
+        100.0 * scorer.score(ref, pred)["rougeL"].fmeasure
+        for pred, ref in zip(predictions, references, strict=True)
+    ]
+
+
+def rouge_l(predictions: list[str], references: list[str]) -> float:
+    """Mean ROUGE-L F-measure over pairs, 0-100 (NaN for no pairs)."""
+    return float(np.mean(rouge_l_scores(predictions, references))) if predictions else float("nan")
+
+
+def bertscore_f1_scores(
+    predictions: list[str],
+    references: list[str],
+    model_dir: Path,
+    num_layers: int,
+    batch_size: int = 32,
+) -> list[float]:
+    """BERTScore F1 of each pair with a local encoder directory (no baseline rescaling).
+
+    One call loads the encoder once: score every model's answers together.
+    """
+    import bert_score  # noqa: PLC0415
+
+    if not predictions:
+        return []
+    # bert-score cannot embed an empty candidate
+    cands = [p if p.strip() else "." for p in predictions]
+    _, _, f1 = bert_score.score(
+        cands,
+        references,
+        model_type=str(model_dir),
+        num_layers=num_layers,
+        batch_size=batch_size,
+        verbose=False,
+    )
+    return [float(v) for v in f1]
+
+
+def bertscore_f1(
+    predictions: list[str], references: list[str], model_dir: Path, num_layers: int
+) -> float:
+    """Mean BERTScore F1 over pairs (NaN for no pairs)."""
+    scores = bertscore_f1_scores(predictions, references, model_dir, num_layers)
+    return float(np.mean(scores)) if scores else float("nan")

