@@ -223,6 +223,7 @@ def render_html_report(
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
         "table.results{border-collapse:collapse;margin:1em 0}"
         "table.results td,table.results th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+        "table.results td:first-child,table.results th:first-child{text-align:left}"
         "img{max-width:100%}"
     )
     return (
