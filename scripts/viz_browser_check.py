@@ -128,6 +128,16 @@ def layer_problems(build_dir: Path, pipeline: str) -> list[str]:
     return cycles or ["kedro-viz computed no layer order"]
 
 
+def preview_counts(build_dir: Path) -> dict[str, int]:
+    """How many datasets carry each kind of preview (tables, images, JSON) in the build."""
+    counts: dict[str, int] = defaultdict(int)
+    for path in (build_dir / "api" / "nodes").glob("*"):
+        kind = json.loads(path.read_text()).get("preview_type")
+        if kind:
+            counts[kind] += 1
+    return dict(counts)
+
+
 @functools.cache
 def _server_for(directory: str) -> ThreadingHTTPServer:
     handler = functools.partial(_QuietHandler, directory=directory)
@@ -224,6 +234,9 @@ def check(args: argparse.Namespace) -> int:
     if not args.no_build:
         logger.info("kedro viz build --include-previews: %.1f s", build_viz(project, args.timeout))
     pipelines = args.pipelines or registered_pipelines(build_dir)
+    logger.info(
+        "dataset previews in the build (datasets on disk only): %s", preview_counts(build_dir)
+    )
     server = _server_for(str(build_dir))
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     driver = make_driver()
