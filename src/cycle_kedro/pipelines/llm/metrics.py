@@ -6,11 +6,27 @@ BLEU and ROUGE-L are on a 0-100 scale (as in the study's table), BERTScore F1 on
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def numbers_supported(prediction: str, sources: str) -> float:
+    """Share of the numbers in ``prediction`` that also occur in ``sources`` (question + reference).
+
+    A check the n-gram metrics miss: a fluent forecast explanation with another woman's numbers.
+    NaN when the prediction contains no number.
+    """
+    found = [float(x) for x in _NUMBER.findall(prediction)]
+    if not found:
+        return float("nan")
+    allowed = {float(x) for x in _NUMBER.findall(sources)}
+    return sum(x in allowed for x in found) / len(found)
 
 
 def bleu(predictions: list[str], references: list[str]) -> float:

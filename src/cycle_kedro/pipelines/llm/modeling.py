@@ -206,8 +206,12 @@ def generate(
     batch_size: int,
     device: str,
     max_prompt_tokens: int,
+    no_repeat_ngram_size: int = 0,
 ) -> list[str]:
-    """Greedy answers for chat-formatted prompts (left-padded batches, fixed max new tokens)."""
+    """Greedy answers for chat-formatted prompts (left-padded batches, fixed max new tokens).
+
+    ``no_repeat_ngram_size`` > 0 forbids repeating n-grams (used by ``cycle-ask``, not in evaluation).
+    """
     import torch  # noqa: PLC0415
 
     model.to(device).eval()
@@ -227,6 +231,7 @@ def generate(
                 attention_mask=mask,
                 max_new_tokens=max_new_tokens,
                 do_sample=False,
+                no_repeat_ngram_size=no_repeat_ngram_size,
                 pad_token_id=pad,
                 eos_token_id=_stop_ids(model, tokenizer),
             )

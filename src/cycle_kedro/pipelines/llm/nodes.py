@@ -350,7 +350,7 @@ def _per_answer(
     predictions: dict[str, pd.DataFrame], instructions: pd.DataFrame, bert: dict[str, Any]
 ) -> pd.DataFrame:
     """One row per (model, held-out answer) with ROUGE-L and BERTScore F1 (encoder loaded once)."""
-    refs = instructions[["row_id", "kind", "answer"]]
+    refs = instructions[["row_id", "kind", "question", "answer"]]
     df = pd.concat(
         [
             p.merge(refs, on="row_id", validate="one_to_one").assign(model=m)
@@ -359,6 +359,10 @@ def _per_answer(
         ignore_index=True,
     )
     df["rouge_l"] = M.rouge_l_scores(df["prediction"].tolist(), df["answer"].tolist())
+    df["numbers_supported"] = [
+        M.numbers_supported(p, f"{q} {a}")
+        for p, q, a in zip(df["prediction"], df["question"], df["answer"], strict=True)
+    ]
     df["bertscore_f1"] = M.bertscore_f1_scores(
         df["prediction"].tolist(), df["answer"].tolist(), _bertscore_dir(bert), bert["num_layers"]
     )
@@ -375,6 +379,9 @@ def _summary(part: pd.DataFrame) -> dict[str, float]:
         "bleu": M.bleu(part["prediction"].tolist(), part["answer"].tolist()),
         "rouge_l": float(part["rouge_l"].mean()),
         "bertscore_f1": float(part["bertscore_f1"].mean()),
+        "numbers_supported": float(
+            part["numbers_supported"].mean()
+        ),  # NaN if no answer has numbers
     }
 
 
@@ -388,40 +395,40 @@ def evaluate_answers(
     """Perplexity, BLEU, ROUGE-L and BERTScore F1 per model, overall and per kind of question.
 
     Perplexity pools answer tokens (exp of total NLL / total tokens); BLEU is corpus BLEU;
-    ROUGE-L and BERTScore are means over answers. Returns the table and the same numbers as
-    MLflow metrics ``llm.<model>[.<kind>].<metric>``, plus ``llm.perplexity_reduction``
+    ROUGE-L and BERTScore are means over answers; ``numbers_supported`` is the mean share of an
+    answer's numbers found in its question or reference (answers with numbers only). Returns
+    the table and the same numbers as MLflow metrics ``llm.<model>[.<kind>].<metric>``, plus ``llm.perplexity_reduction``
     (1 - LoRA/base perplexity on all held-out answers).
     """
     scores = _per_answer(
         {"base": base, "lora": lora, "retrieval": retrieval}, instructions, options["bertscore"]
     )
-    rows = []
-    for model, part in scores.groupby("model", sort=False):
-        for subset in ["all", *sorted(part["kind"].unique())]:
-            rows.append(
-                {
-                    "model": model,
-                    "subset": subset,
-                    **_summary(part if subset == "all" else part[part["kind"] == subset]),
-                }
-            )
+    rows = [
+        {"model": model, "subset": subset, **_summary(part if subset == "all" else part[part["kind"] == subset])}
+        for model, part in scores.groupby("model", sort=False)
+        for subset in ["all", *sorted(part["kind"].unique())]
+    ]  # fmt: skip
     table = pd.DataFrame(rows)
-    metrics = {}
-    for r in table.itertuples():
-        stem = f"llm.{r.model}" + ("" if r.subset == "all" else f".{r.subset}")
-        for col in ("perplexity", "bleu", "rouge_l", "bertscore_f1"):
-            if np.isfinite(getattr(r, col)):
-                metrics[f"{stem}.{col}"] = {"value": float(getattr(r, col)), "step": 0}
+    metrics = _as_metrics(table)
     ppl = table[table["subset"] == "all"].set_index("model")["perplexity"]
     reduction = float(1 - ppl["lora"] / ppl["base"])
     metrics["llm.perplexity_reduction"] = {"value": reduction, "step": 0}
     logger.info(
         "Held-out perplexity base %.2f -> LoRA %.2f (%.0f%% lower)",
-        ppl["base"],
-        ppl["lora"],
-        100 * reduction,
-    )
+        ppl["base"], ppl["lora"], 100 * reduction,
+    )  # fmt: skip
     return table, metrics
+
+
+def _as_metrics(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """``{"llm.<model>[.<kind>].<metric>": {"value": v, "step": 0}}`` for every finite number."""
+    metrics = {}
+    for r in table.itertuples():
+        stem = f"llm.{r.model}" + ("" if r.subset == "all" else f".{r.subset}")
+        for col in ("perplexity", "bleu", "rouge_l", "bertscore_f1", "numbers_supported"):
+            if np.isfinite(getattr(r, col)):
+                metrics[f"{stem}.{col}"] = {"value": float(getattr(r, col)), "step": 0}
+    return metrics
 
 
 def write_sample_report(  # noqa: PLR0917 (a node: inputs are positional)
@@ -461,7 +468,8 @@ def _markdown_table(df: pd.DataFrame) -> str:
     fmt = df.copy()
     for col in ("perplexity", "bleu", "rouge_l"):
         fmt[col] = fmt[col].map(lambda v: "n/a" if pd.isna(v) else f"{v:.2f}")
-    fmt["bertscore_f1"] = fmt["bertscore_f1"].map(lambda v: f"{v:.3f}")
+    for col in ("bertscore_f1", "numbers_supported"):
+        fmt[col] = fmt[col].map(lambda v: "n/a" if pd.isna(v) else f"{v:.3f}")
     head = "| " + " | ".join(fmt.columns) + " |"
     sep = "|" + "---|" * len(fmt.columns)
     body = ["| " + " | ".join(str(v) for v in row) + " |" for row in fmt.itertuples(index=False)]
