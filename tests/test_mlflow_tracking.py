@@ -72,6 +72,7 @@ def tracked_project(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.chdir(project)
     try:
+        _end_leftover_runs()  # an earlier test's session may have left its run active
         bootstrap_project(project)
         for name in ("ingestion", "statistics"):
             with KedroSession.create(
