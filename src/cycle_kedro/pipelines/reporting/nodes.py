@@ -110,9 +110,10 @@ def compare_llm(llm_evaluation: pd.DataFrame, study: dict[str, Any]) -> pd.DataF
         ours = ours[ours["subset"] == "all"]
     for rec in ours.to_dict("records"):
         rows.append(
-            {"model": rec["model"], "source": "ours", **{m: rec.get(m) for m in LLM_METRICS}}
+            {"model": rec["model"], "source": "ours", "n": rec.get("n")}
+            | {m: rec.get(m) for m in LLM_METRICS}
         )
-    return pd.DataFrame(rows).reindex(columns=["model", "source", *LLM_METRICS])
+    return pd.DataFrame(rows).reindex(columns=["model", "source", "n", *LLM_METRICS])
 
 
 def compare_correlations(statistics_results: pd.DataFrame, study: dict[str, Any]) -> pd.DataFrame:
