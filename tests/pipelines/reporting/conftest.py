@@ -76,6 +76,7 @@ def llm_evaluation() -> pd.DataFrame:
         {
             "model": ["base", "lora", "base", "lora"],
             "subset": ["all", "all", "symptoms", "symptoms"],
+            "n": [12, 12, 6, 6],
             "PPL": [30.0, 12.0, 31.0, 13.0],
             "BLEU": [3.0, 9.0, 2.0, 8.0],
             "ROUGE-L": [15.0, 22.0, 14.0, 21.0],

@@ -78,6 +78,7 @@ def test_compare_llm_puts_study_table_2_before_our_overall_rows(llm_evaluation, 
     assert out["source"].tolist() == [study["source"]] * 2 + ["ours"] * 2  # per-kind rows left out
     ours = out[out["source"] == "ours"].set_index("model")
     assert ours.loc["lora", "perplexity"] == 12.0
+    assert ours.loc["lora", "n"] == 12
     assert ours.loc["lora", "rouge_l"] == 22.0
     assert out.loc[0, "bertscore"] == study["llm"]["base model"]["bertscore"]
 
