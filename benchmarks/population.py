@@ -9,6 +9,7 @@ Each (size, engine) runs in a fresh subprocess so its peak memory is its own.
     .venv/bin/python benchmarks/population.py --sizes 10000        # one size
     .venv/bin/python benchmarks/population.py --include-1m         # adds 1,000,000 users (long)
     .venv/bin/python benchmarks/population.py --engines pandas1 dask2
+    .venv/bin/python benchmarks/population.py --sizes 1000000 --models shrinkage median
 
 Engines: ``pandas1`` / ``pandas2`` (pandas, statsforecast ``n_jobs`` 1 / 2) and ``dask2`` (a
 2-worker, 1-thread, process-based ``LocalCluster``; one statsforecast call per partition).
@@ -54,7 +55,7 @@ def _peak_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0  # Linux: kilobytes
 
 
-def run_one(n_users: int, engine_name: str) -> dict:
+def run_one(n_users: int, engine_name: str, models: list[str]) -> dict:
     """Time the forecast path for one size and engine in this process; return the numbers."""
     from cycle_kedro.pipelines.population import engine as eng  # noqa: PLC0415
     from cycle_kedro.pipelines.population.generator import generate_population  # noqa: PLC0415
@@ -79,15 +80,15 @@ def run_one(n_users: int, engine_name: str) -> dict:
     kept, _ = validate_period_starts(log, input_cfg, engine_cfg)
     t_clean = time.perf_counter() - t0
     cycles = build_period_cycles(kept, params["population_skips"], engine_cfg)
-    forecasts = forecast_next_period(
-        cycles, params["population_forecast"], params["population_skips"], engine_cfg
-    )
+    forecast_cfg = params["population_forecast"] | {"models": models}
+    forecasts = forecast_next_period(cycles, forecast_cfg, params["population_skips"], engine_cfg)
     elapsed = time.perf_counter() - t0
     n_arima = int((forecasts["source"] == "arima").sum())
     eng.close_clients()
     return {
         "n_users": n_users,
         "engine": engine_name,
+        "models": "+".join(models),
         "workers": workers,
         "generate_s": round(t_gen, 1),
         "validate_s": round(t_clean, 1),
@@ -106,16 +107,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--include-1m", action="store_true", help="also run 1,000,000 users")
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
+    parser.add_argument(
+        "--models", nargs="+", default=["shrinkage", "median", "arima"], help="default: all three"
+    )
     parser.add_argument("--one", nargs=2, metavar=("N_USERS", "ENGINE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(int(args.one[0]), args.one[1])))  # noqa: T201
+        print(json.dumps(run_one(int(args.one[0]), args.one[1], args.models)))  # noqa: T201
         return
     sizes = [*args.sizes, *([1_000_000] if args.include_1m else [])]
     rows = []
     for n in sizes:
         for name in args.engines:
-            cmd = [sys.executable, __file__, "--one", str(n), name]
+            cmd = [sys.executable, __file__, "--one", str(n), name, "--models", *args.models]
             done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
             if done.returncode != 0:
                 print(f"{n} {name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)  # noqa: T201
