@@ -126,3 +126,13 @@ def tiny_model(tiny_tokenizer):
         bos_token_id=tiny_tokenizer.bos_token_id,
     )  # fmt: skip
     return LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models run fastest on one thread (and a shared CI box does not spin); restored after."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as copy_module
 import math
 
 import numpy as np
@@ -294,6 +295,21 @@ def test_train_lora_changes_only_adapter_weights(tiny_model, tiny_tokenizer, cor
             ".v_proj.weight", ".v_proj.base_layer.weight"
         )
         assert torch.equal(base[merged_key], value), key
+
+
+@pytest.mark.slow
+def test_training_is_seeded(tiny_model, tiny_tokenizer, corpus, llm_params):
+    p = llm_params
+    topics, _ = cluster_topics(corpus, p["llm_topics"])
+    inst = format_instructions(
+        split_by_topic(topics, p["llm_split"]), tiny_tokenizer, p["llm_prompt"]
+    )
+    copy = copy_module.deepcopy(tiny_model)
+    _, first = train_lora_adapter(
+        tiny_model, tiny_tokenizer, inst, p["llm_lora"], p["llm_training"]
+    )
+    _, second = train_lora_adapter(copy, tiny_tokenizer, inst, p["llm_lora"], p["llm_training"])
+    assert first == second
 
 
 def test_convert_base_model_from_a_local_directory(tmp_path, tiny_model, tiny_tokenizer):

@@ -60,7 +60,7 @@ def _whole(value: float) -> int:
 def forecast_question(row: pd.Series | dict, ask: str = ASKS[0]) -> str:
     """The user's question: her forecast numbers as context, then ``ask``."""
     sd = row["history_sd"]
-    spread = f" (SD {_days(sd)})" if pd.notna(sd) else ""
+    spread = f" (SD {sd:.1f})" if pd.notna(sd) else ""
     return (
         f"My cycle forecast: {int(row['n_cycles_used'])} recorded cycles averaging "
         f"{_days(row['history_mean'])} days{spread}; my last cycle was "
@@ -96,9 +96,7 @@ def forecast_answer(row: pd.Series | dict) -> str:
     ]
     width = f"The range is {_days(hi - lo)} days wide"
     if pd.notna(sd) and n > 1:
-        width += (
-            f" because your cycle length has varied by about {_days(sd)} days from cycle to cycle"
-        )
+        width += f" because your cycle length has varied by about {sd:.1f} days from cycle to cycle"
     if n < 4:
         width += f", and with only {n} cycle{'s' if n != 1 else ''} the estimate is uncertain"
     parts.append(width + ".")
