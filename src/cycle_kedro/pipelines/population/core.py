@@ -28,12 +28,18 @@ Z80 = 1.2815515655446004  # standard normal 90% quantile: central 80% interval
 MODELS = ("shrinkage", "median", "arima")
 HANDLINGS = ("keep", "split", "downweight")
 
+
+def _non_empty(s: pd.Series) -> pd.Series:
+    """True where the id is non-blank text (each distinct id checked once; nulls left to pandera)."""
+    codes, uniques = pd.factorize(s)
+    ok = np.r_[pd.Index(uniques).astype(str).str.strip().str.len().to_numpy() > 0, True]
+    return pd.Series(ok[codes], index=s.index)
+
+
 PERIOD_STARTS = pa.DataFrameSchema(
     {
         "user_id": Column(
-            checks=Check(
-                lambda s: s.astype(str).str.strip().str.len() > 0, name="non_empty_user_id"
-            ),
+            checks=Check(_non_empty, name="non_empty_user_id"),
             nullable=False,
         ),
         "period_start": Column(nullable=False),
@@ -102,11 +108,16 @@ def clean_starts(df: pd.DataFrame, as_of: str | None, min_gap_days: int) -> pd.D
         return empty(CLEAN_COLUMNS)
     df = df.reset_index(drop=True)
     raw = df["period_start"]
-    users = df["user_id"].astype(str).str.strip()
+    codes, ids = pd.factorize(df["user_id"])  # strip each distinct id once; rows share them
+    users = pd.Series(
+        pd.Index(ids).astype(str).str.strip().to_numpy(dtype=object)[codes], index=df.index
+    )
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = pd.to_datetime(raw)
-    else:
-        parsed = pd.to_datetime(raw.astype(str).str.strip(), format="ISO8601", errors="coerce")
+    else:  # parse each distinct text once (a log has few distinct days)
+        dcodes, texts = pd.factorize(raw.astype(str))
+        days = pd.to_datetime(pd.Index(texts).str.strip(), format="ISO8601", errors="coerce")
+        parsed = pd.Series(days.take(dcodes), index=df.index)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)
     parsed = parsed.dt.normalize().astype("datetime64[ns]")

@@ -55,7 +55,7 @@ def _block(
     )
     dates = end.to_numpy()[rows] - pd.to_timedelta(last_day[rows] - day, unit="D").to_numpy()
     salt = str(cfg.get("id_salt", "population"))
-    ids = np.array([hash_id(first + i, salt) for i in range(n)])[rows]
+    ids = np.array([hash_id(first + i, salt) for i in range(n)], dtype=object)[rows]
     truth = pd.DataFrame(
         {
             "user_id": ids,
@@ -94,7 +94,9 @@ def generate_population(cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     log = pd.concat(logs, ignore_index=True)
     rng = np.random.default_rng(seeds[-1])
     log = log.iloc[rng.permutation(len(log))].reset_index(drop=True)
-    log["period_start"] = log["period_start"].dt.strftime("%Y-%m-%d")
+    # few distinct days: format each once, rows share the string objects (memory at 1M users)
+    codes, days = pd.factorize(log["period_start"])
+    log["period_start"] = days.strftime("%Y-%m-%d").to_numpy(dtype=object)[codes]
     truth = pd.concat(truths, ignore_index=True)
     truth["n_missed"] = truth["n_missed"].astype("int64")
     return log, truth.sort_values(["user_id", "cycle_start"], ignore_index=True)
