@@ -68,6 +68,7 @@ def run_one(n_users: int, engine_name: str, models: list[str]) -> dict:
     params = yaml.safe_load(PARAMS.read_text())
     engine_cfg, workers = ENGINES[engine_name]
     engine_cfg = dict(engine_cfg)
+    engine_cfg["batch_users"] = params["population_engine"].get("batch_users", 0)
     if engine_cfg["engine"] == "dask":
         engine_cfg["npartitions"] = max(8, n_users // 25_000)
     t0 = time.perf_counter()

@@ -272,3 +272,21 @@ def test_summary_table_and_mlflow_keys(planted_log, input_cfg, params, pandas_en
     expected = preds.query("handling == 'split' and model == 'median'")["error_days"].abs().mean()
     assert metrics[key]["value"] == pytest.approx(expected)
     assert all(k.startswith("population.app.") and v["step"] == 0 for k, v in metrics.items())
+
+
+def test_pandas_batches_of_users_give_the_same_tables(params):
+    log, _ = generate_app_population(_small_generator(params, 600), {"engine": "pandas"})
+    forecast = params["population_forecast"] | {"models": ["shrinkage", "median"]}
+    input_cfg = {"source": "generated", "as_of": "2026-07-01", "min_gap_days": 10}
+    results = []
+    for batch in (0, 150):
+        engine = {"engine": "pandas", "n_jobs": 1, "batch_users": batch}
+        kept, dropped = validate_period_starts(log, input_cfg, engine)
+        cycles = build_period_cycles(kept, params["population_skips"], engine)
+        fc = forecast_next_period(cycles, forecast, params["population_skips"], engine)
+        ev = evaluate_last_cycle(
+            kept, forecast, params["population_skips"], params["population_evaluation"], engine
+        )
+        results.append((dropped, fc, ev))
+    for whole, batched in zip(*results, strict=True):
+        pd.testing.assert_frame_equal(whole, batched)

@@ -1,7 +1,7 @@
 """Pandas or Dask, chosen by ``params:population_engine`` (no code change between the two).
 
-``engine: pandas`` runs every step on the whole table in this process (statsforecast uses
-``n_jobs`` processes). ``engine: dask`` shuffles the tables by ``user_id`` so each partition
+``engine: pandas`` runs every step in this process (statsforecast uses ``n_jobs`` processes),
+on slices of at most ``batch_users`` whole users to bound the memory of the intermediates. ``engine: dask`` shuffles the tables by ``user_id`` so each partition
 holds whole users and runs the same pandas functions with ``map_partitions`` (one
 statsforecast call per partition). The cluster is a ``LocalCluster`` (``n_workers``,
 ``threads_per_worker``, ``processes``) unless ``scheduler_address`` names a running scheduler
@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -108,7 +109,26 @@ def apply(
         if shuffle:
             ddf = by_user(ddf, engine_cfg)
         return ddf.map_partitions(func, meta=meta, **kwargs)
-    return func(to_engine(df, engine_cfg), **kwargs)
+    df = to_engine(df, engine_cfg)
+    batch = int(engine_cfg.get("batch_users") or 0)
+    parts = [func(part, **kwargs) for part in _batches(df, batch)]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _batches(df: pd.DataFrame, batch_users: int):
+    """Yield ``df`` in slices of at most ``batch_users`` whole users (all of it when 0)."""
+    if batch_users <= 0 or df.empty:
+        yield df
+        return
+    codes, users = pd.factorize(df["user_id"])
+    if len(users) <= batch_users:
+        yield df
+        return
+    chunk = codes // batch_users
+    order = np.argsort(chunk, kind="stable")
+    bounds = np.searchsorted(chunk[order], np.arange(1, chunk.max() + 1))
+    for idx in np.split(order, bounds):
+        yield df.iloc[idx]
 
 
 def compute(df) -> pd.DataFrame:
