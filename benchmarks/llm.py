@@ -1,0 +1,86 @@
+"""Wall time of ``kedro run --pipeline=llm`` per node, for given torch CPU thread counts.
+
+The issue's budget: the whole llm pipeline in under 10 minutes on a 2-core CPU box. Each
+setting runs the real pipeline (conf/base, the project's data) in-process through a
+``KedroSession`` with a timing hook, so the numbers include loading/saving through the catalog
+(but not the ~10 s of ``kedro`` start-up). Every run writes new versions to data/06_models and
+data/08_reporting and a new MLflow run.
+
+    .venv/bin/python benchmarks/llm.py                 # torch_threads 1 (the default)
+    .venv/bin/python benchmarks/llm.py --threads 1 2   # compare; on a shared box 2 can be ~10x slower
+
+Columns: one row per node (seconds) plus ``total``; and the held-out perplexities of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from kedro.framework.hooks import hook_impl
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _NodeTimer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._start: dict[str, float] = {}
+
+    def before_node_run(self, node) -> None:
+        self._start[node.name] = time.perf_counter()
+
+    def after_node_run(self, node) -> None:
+        self.seconds[node.name] = time.perf_counter() - self._start.pop(node.name)
+
+
+def _run(threads: int) -> tuple[dict[str, float], float, dict]:
+    timer = _NodeTimer()
+
+    class Hook:
+        @hook_impl
+        def before_node_run(self, node):
+            timer.before_node_run(node)
+
+        @hook_impl
+        def after_node_run(self, node):
+            timer.after_node_run(node)
+
+    bootstrap_project(ROOT)
+    params = {g: {"torch_threads": threads} for g in ("llm_training", "llm_evaluation")}
+    start = time.perf_counter()
+    with KedroSession.create(project_path=ROOT, runtime_params=params) as session:
+        session._hook_manager.register(Hook())  # benchmark only: a private but stable API
+        session.run(pipeline_names=["llm"])
+        catalog = session.load_context().catalog
+        table = catalog.load("llm_evaluation")
+    total = time.perf_counter() - start
+    ppl = table[table["subset"] == "all"].set_index("model")["perplexity"].to_dict()
+    return timer.seconds, total, ppl
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1])
+    args = parser.parse_args()
+    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+    rows = {}
+    for threads in args.threads:
+        seconds, total, ppl = _run(threads)
+        rows[threads] = {**seconds, "total": total, **{f"ppl_{k}": v for k, v in ppl.items()}}
+    names = list(next(iter(rows.values())))
+    out = [f"{'step':<28}" + "".join(f"{f'threads={t}':>14}" for t in rows)]
+    out += [
+        f"{n:<28}" + "".join(f"{rows[t].get(n, float('nan')):>14.1f}" for t in rows) for n in names
+    ]
+    sys.stdout.write(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}\n")
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()
