@@ -52,18 +52,6 @@ def _artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) 
     return out
 
 
-def _end_leftover_runs() -> None:
-    """Pop the run kedro-mlflow leaves on mlflow's stack when ``tracking.run.nested`` is true.
-
-    kedro-mlflow 2.0.3 re-enters the pipeline's run before every node with
-    ``mlflow.start_run(run_id=..., nested=nested)``; with ``nested: True`` each call pushes the
-    same run again and ``after_pipeline_run`` pops only one, so a second session in the same
-    process would log into the first run. (A CLI ``kedro run`` exits, so it is unaffected.)
-    """
-    while mlflow.active_run():
-        mlflow.end_run()
-
-
 @pytest.fixture(scope="module")
 def tracked_project(tmp_path_factory):
     """A project copy after ``kedro run --pipeline=ingestion`` then ``--pipeline=statistics``."""
@@ -72,17 +60,17 @@ def tracked_project(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.chdir(project)
     try:
-        _end_leftover_runs()  # an earlier test's session may have left its run active
+        assert mlflow.active_run() is None, "an earlier test left an MLflow run active"
         bootstrap_project(project)
         for name in ("ingestion", "statistics"):
             with KedroSession.create(
                 project_path=project, runtime_params=RUNTIME_PARAMS
             ) as session:
                 session.run(pipeline_name=name)
-            _end_leftover_runs()
+            # tracking.run.nested is off, so each session closes its run (notebooks run several)
+            assert mlflow.active_run() is None, f"the {name} session left its MLflow run active"
         yield project
     finally:
-        _end_leftover_runs()
         mlflow.set_tracking_uri(previous_uri)
         mp.undo()
 
