@@ -79,3 +79,14 @@ class ValidatedJSONLinesDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "schema": self._schema_path}
+
+
+class ReadOnlyCSVDataset(CSVDataset):
+    """``pandas.CSVDataset`` for a user's own export: loads, never writes over it."""
+
+    def save(self, data: pd.DataFrame) -> None:
+        raise DatasetError(
+            f"{self._filepath} is your own data and is never overwritten. With the app_export env run "
+            "`kedro run --pipeline=population --env app_export --namespaces=population.app`, "
+            "which does not run the synthetic generator."
+        )
