@@ -26,13 +26,6 @@ def _copy_project(dest: Path) -> Path:
     shutil.copytree(PROJECT_ROOT / "data" / "01_raw", dest / "data" / "01_raw")
     shutil.copy(PROJECT_ROOT / "pyproject.toml", dest / "pyproject.toml")
     (dest / "src").mkdir()  # the package itself is imported from the installed project
-    # An absolute store URI: mlflow caches stores by URI string for the whole process, so the
-    # project's relative `sqlite:///mlflow.db` could reach another test's database.
-    conf_path = dest / "conf" / "base" / "mlflow.yml"
-    conf = yaml.safe_load(conf_path.read_text())
-    assert conf["server"]["mlflow_tracking_uri"] == "sqlite:///mlflow.db"
-    conf["server"]["mlflow_tracking_uri"] = f"sqlite:///{(dest / 'mlflow.db').as_posix()}"
-    conf_path.write_text(yaml.safe_dump(conf))
     return dest
 
 
