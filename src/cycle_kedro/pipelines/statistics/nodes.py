@@ -186,6 +186,27 @@ def _complete_pairs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return x[keep], y[keep]
 
 
+# (test, effect_name, ci_method) of the rows each analysis reports, in order
+_CORRELATION_ROWS = (
+    ("pearson", "r", "fisher_z"),
+    ("pearson", "r", "bootstrap_percentile"),
+    ("spearman", "rho", "fisher_z_bonett_wright"),
+)
+_GROUP_ROWS = (
+    ("student_t", "cohen_d", "noncentral_t"),
+    ("welch_t", "hedges_g", "noncentral_t_times_j"),
+    ("mann_whitney_u", "rank_biserial", "bootstrap_percentile"),
+)
+
+
+def _nan_rows(common: dict[str, Any], problem: str, rows: tuple) -> list[dict[str, Any]]:
+    """The analysis's result rows with NaN statistics and the reason in ``note`` (logged once)."""
+    logger.warning("%s %s: %s; reported as NaN", common["analysis"], common["variable"], problem)
+    return [
+        {**common, "test": t, "effect_name": e, "ci_method": m, "note": problem} for t, e, m in rows
+    ]
+
+
 def _correlation_problem(x: np.ndarray, y: np.ndarray, min_n: int) -> str | None:
     if len(x) < max(min_n, 3):
         return f"n={len(x)} complete pairs < {max(min_n, 3)}"
@@ -206,15 +227,7 @@ def _correlation_rows(
     common = {**base, "n": len(x), "confidence_level": level}
     problem = _correlation_problem(x, y, inference["min_n"])
     if problem:
-        logger.warning("%s %s: %s; reported as NaN", base["analysis"], base["variable"], problem)
-        return [
-            {**common, "test": t, "effect_name": e, "ci_method": m, "note": problem}
-            for t, e, m in (
-                ("pearson", "r", "fisher_z"),
-                ("pearson", "r", "bootstrap_percentile"),
-                ("spearman", "rho", "fisher_z_bonett_wright"),
-            )
-        ]
+        return _nan_rows(common, problem, _CORRELATION_ROWS)
     pearson = stats.pearsonr(x, y)
     fisher = pearson.confidence_interval(confidence_level=level)
     boot_low, boot_high = _bootstrap_pearson_ci(x, y, level, inference["n_boot"], rng)
@@ -314,15 +327,7 @@ def _group_rows(
               "mean_group1": x.mean() if len(x) else np.nan, "mean_group2": y.mean() if len(y) else np.nan}  # fmt: skip
     problem = _group_problem(x, y, base)
     if problem:
-        logger.warning("%s %s: %s; reported as NaN", base["analysis"], base["variable"], problem)
-        return [
-            {**common, "test": t, "effect_name": e, "ci_method": m, "note": problem}
-            for t, e, m in (
-                ("student_t", "cohen_d", "noncentral_t"),
-                ("welch_t", "hedges_g", "noncentral_t_times_j"),
-                ("mann_whitney_u", "rank_biserial", "bootstrap_percentile"),
-            )
-        ]
+        return _nan_rows(common, problem, _GROUP_ROWS)
     student = stats.ttest_ind(x, y, equal_var=True)
     welch = stats.ttest_ind(x, y, equal_var=False)
     mwu = stats.mannwhitneyu(x, y, alternative="two-sided")
