@@ -408,6 +408,20 @@ def plot_model_comparison(forecast_metrics: pd.DataFrame, reporting: dict[str, A
     return fig
 
 
+NEXT_CYCLE_COLUMNS = (
+    "woman_id",
+    "n_cycles_used",
+    "last_cycle_length",
+    "history_mean",
+    "history_sd",
+    "predicted_length",
+    "lower_80",
+    "upper_80",
+    "model",
+)
+"""Columns of ``{cohort}.next_cycle_forecast``, the table the llm pipeline explains."""
+
+
 def forecast_next_cycle(
     frame: pd.DataFrame,
     predictions: pd.DataFrame,
@@ -460,4 +474,4 @@ def forecast_next_cycle(
     out["lower_80"] = out["predicted_length"] + lo
     out["upper_80"] = out["predicted_length"] + hi
     out["model"] = model
-    return out.sort_values("woman_id", ignore_index=True)
+    return out.sort_values("woman_id", ignore_index=True)[list(NEXT_CYCLE_COLUMNS)]

@@ -12,19 +12,8 @@ import unicodedata
 
 import pandas as pd
 
+from cycle_kedro.pipelines.forecasting.nodes import NEXT_CYCLE_COLUMNS
 from cycle_kedro.validation import DataValidationError
-
-FORECAST_COLUMNS = (
-    "woman_id",
-    "n_cycles_used",
-    "last_cycle_length",
-    "history_mean",
-    "history_sd",
-    "predicted_length",
-    "lower_80",
-    "upper_80",
-    "model",
-)
 
 ASKS = (
     "What does this mean for my next period?",
@@ -41,10 +30,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 def check_forecast(forecast: pd.DataFrame, source: str) -> None:
     """Raise :class:`DataValidationError` naming ``source`` if a forecast column is missing."""
-    missing = [c for c in FORECAST_COLUMNS if c not in forecast.columns]
+    missing = [c for c in NEXT_CYCLE_COLUMNS if c not in forecast.columns]
     if missing:
         raise DataValidationError(
-            f"{source}: missing column(s) {missing}; expected {FORECAST_COLUMNS}"
+            f"{source}: missing column(s) {missing}; expected {NEXT_CYCLE_COLUMNS}"
         )
 
 
