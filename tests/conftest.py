@@ -1,6 +1,7 @@
 """Shared fixtures: the project root and the project's own parameter files."""
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,3 +21,16 @@ def project_root() -> Path:
 def load_params(name: str) -> dict:
     """The parameters of ``conf/base/parameters_<name>.yml`` as a dict."""
     return yaml.safe_load((PROJECT_ROOT / "conf" / "base" / f"parameters_{name}.yml").read_text())
+
+
+def copy_project(dest: Path) -> Path:
+    """A runnable copy of the project at ``dest`` (conf without local, raw data, pyproject).
+
+    The package itself is imported from the installed project, so ``src`` is only created empty.
+    """
+    shutil.copytree(PROJECT_ROOT / "conf", dest / "conf", ignore=shutil.ignore_patterns("local"))
+    (dest / "conf" / "local").mkdir()
+    shutil.copytree(PROJECT_ROOT / "data" / "01_raw", dest / "data" / "01_raw")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", dest / "pyproject.toml")
+    (dest / "src").mkdir()
+    return dest

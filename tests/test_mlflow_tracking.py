@@ -5,7 +5,6 @@ the project (so the project's own ``mlflow.db`` and ``data/`` are untouched) and
 back with ``MlflowClient``.
 """
 
-import shutil
 from pathlib import Path
 
 import mlflow
@@ -15,18 +14,9 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
 
-from .conftest import PROJECT_ROOT
+from .conftest import PROJECT_ROOT, copy_project
 
 RUNTIME_PARAMS = {"synthetic": {"inference": {"n_boot": 200}}}  # as `kedro run --params`; fast
-
-
-def _copy_project(dest: Path) -> Path:
-    shutil.copytree(PROJECT_ROOT / "conf", dest / "conf", ignore=shutil.ignore_patterns("local"))
-    (dest / "conf" / "local").mkdir()
-    shutil.copytree(PROJECT_ROOT / "data" / "01_raw", dest / "data" / "01_raw")
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", dest / "pyproject.toml")
-    (dest / "src").mkdir()  # the package itself is imported from the installed project
-    return dest
 
 
 def _runs_by_name(client: MlflowClient, experiment: str) -> dict[str, list]:
@@ -48,7 +38,7 @@ def _artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) 
 @pytest.fixture(scope="module")
 def tracked_project(tmp_path_factory):
     """A project copy after ``kedro run --pipeline=ingestion`` then ``--pipeline=statistics``."""
-    project = _copy_project(tmp_path_factory.mktemp("tracked") / "project")
+    project = copy_project(tmp_path_factory.mktemp("tracked") / "project")
     previous_uri = mlflow.get_tracking_uri()
     mp = pytest.MonkeyPatch()
     mp.chdir(project)

@@ -1,13 +1,11 @@
 """The project as Kedro sees it: settings, registry, and a real session run of ingestion."""
 
-import shutil
-
 import pandas as pd
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from .conftest import PROJECT_ROOT
+from .conftest import PROJECT_ROOT, copy_project
 
 EXPECTED = {"ingestion", "statistics", "forecasting", "llm", "population"}
 
@@ -28,16 +26,7 @@ def test_registry_has_every_pipeline_and_default_is_their_sum():
 
 
 def test_session_runs_ingestion_in_a_copy_of_the_project(tmp_path, monkeypatch):
-    project = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
-    (project / "conf" / "local").mkdir()
-    shutil.copytree(PROJECT_ROOT / "data" / "01_raw", project / "data" / "01_raw")
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
-    shutil.copytree(
-        PROJECT_ROOT / "src",
-        project / "src",
-        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-    )
+    project = copy_project(tmp_path / "project")
     monkeypatch.chdir(project)
     bootstrap_project(project)
     with KedroSession.create(project_path=project) as session:
