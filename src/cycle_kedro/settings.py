@@ -5,6 +5,11 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
+from cycle_kedro.hooks import RuntimeHooks
+
+# Runtime resources (environment, matplotlib backend, torch threads, Dask client) from conf runtime.yml
+HOOKS = (RuntimeHooks(),)
+
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
@@ -14,5 +19,6 @@ CONFIG_LOADER_ARGS = {
     # caches stores by URI string and a relative sqlite URI would reach another project's store in-process.
     "custom_resolvers": {"oc.env": oc.env, "cwd": lambda: Path.cwd().as_posix()},
     # an env (a100, dask) overrides single nested parameters instead of replacing whole top-level keys
-    "merge_strategy": {"parameters": "soft"},
+    "merge_strategy": {"parameters": "soft", "runtime": "soft"},
+    "config_patterns": {"runtime": ["runtime*", "runtime*/**"]},
 }
