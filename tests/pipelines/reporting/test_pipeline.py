@@ -27,7 +27,7 @@ def catalog(*, tmp_path, statistics_results, forecast_metrics, llm_evaluation, a
         }
     )
     inputs = {
-        "synthetic.statistics_results": statistics_results,
+        "statistics.synthetic.statistics_results": statistics_results,
         "fedcycle.forecast_metrics": forecast_metrics,
         "synthetic.forecast_metrics": forecast_metrics,
         "llm_evaluation": llm_evaluation,

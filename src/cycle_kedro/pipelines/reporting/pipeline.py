@@ -13,7 +13,7 @@ from .nodes import (
 
 _REPORT_INPUTS = {
     "correlations": "correlation_comparison",
-    "statistics_results": "synthetic.statistics_results",
+    "statistics_results": "statistics.synthetic.statistics_results",
     "forecasts": "forecast_comparison",
     "llm": "llm_comparison",
     "population": "population_comparison",
@@ -25,7 +25,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     """Comparison tables (the study's numbers beside ours), then the markdown and HTML reports."""
     return Pipeline(
         [
-            Node(compare_correlations, ["synthetic.statistics_results", "params:study_results"], "correlation_comparison", name="compare_correlations"),
+            Node(compare_correlations, ["statistics.synthetic.statistics_results", "params:study_results"], "correlation_comparison", name="compare_correlations"),
             Node(compare_forecasts, ["fedcycle.forecast_metrics", "synthetic.forecast_metrics", "params:study_results"], "forecast_comparison", name="compare_forecasts"),
             Node(compare_llm, ["llm_evaluation", "params:study_results"], "llm_comparison", name="compare_llm"),
             Node(compare_population, ["population.app.last_cycle_evaluation", "population.fedcycle.last_cycle_evaluation", "params:report_options"], "population_comparison", name="compare_population"),
