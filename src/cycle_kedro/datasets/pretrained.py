@@ -6,10 +6,9 @@
 * :class:`BertScoreEncoderDataset` — a local sentence-encoder directory, loaded as a
   ``bert_score.BERTScorer`` (the encoder and its tokenizer, once).
 
-Where the files are is the catalog's business: ``filepath`` is a directory (absolute, or relative to
-the project root); with ``package`` (an installed package, located without importing it) it is
-relative to that package's directory and may be left out. ``gguf_file`` names a GGUF file inside
-the directory. Saving is refused. Loading never reaches the network: the paths are local, and the
+Where the files are is the catalog's business: either ``filepath``, a directory (absolute, or
+relative to the project root), or ``package``, an installed package located without importing it,
+with an optional ``subdir`` inside it. ``gguf_file`` names a GGUF file inside the directory. Saving is refused. Loading never reaches the network: the paths are local, and the
 project's ``RuntimeHooks`` set ``HF_HUB_OFFLINE``. Heavy libraries are imported on use.
 """
 
@@ -46,22 +45,26 @@ class _PretrainedDataset(AbstractDataset):
         *,
         filepath: str | None = None,
         package: str | None = None,
+        subdir: str | None = None,
         gguf_file: str | None = None,
         load_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        if not filepath and not package:
-            raise DatasetError("give filepath (a directory), package, or both")
+        if bool(filepath) == bool(package):
+            raise DatasetError("give either filepath (a directory) or package (and its subdir)")
         self._filepath = filepath
         self._package = package
+        self._subdir = subdir
         self._gguf_file = gguf_file
         self._load_args = dict(load_args or {})
         self.metadata = metadata
 
     def _path(self) -> Path:
         """The directory; raises ``FileNotFoundError`` naming it when it (or the GGUF file) is missing."""
-        base = package_dir(self._package) if self._package else None
-        path = base / self._filepath if base and self._filepath else base or Path(self._filepath)
+        if self._package:
+            path = package_dir(self._package) / (self._subdir or "")
+        else:
+            path = Path(self._filepath)
         target = path / self._gguf_file if self._gguf_file else path
         if not target.exists():
             raise FileNotFoundError(f"{target} does not exist (see this dataset's catalog entry)")
@@ -84,6 +87,7 @@ class _PretrainedDataset(AbstractDataset):
         return {
             "filepath": self._filepath,
             "package": self._package,
+            "subdir": self._subdir,
             "gguf_file": self._gguf_file,
             "load_args": self._load_args,
         }
