@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cycle_kedro.pipelines.forecasting.baselines import estimate_shrinkage_k, shrinkage_forecast
+from cycle_kedro.cycles.baselines import estimate_shrinkage_k, shrinkage_forecast
 from cycle_kedro.pipelines.forecasting.nodes import (
     add_prediction_intervals,
     combine_predictions,

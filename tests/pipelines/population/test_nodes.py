@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cycle_kedro.pipelines.forecasting.baselines import expanding_baselines
+from cycle_kedro.cycles.baselines import expanding_baselines
 from cycle_kedro.pipelines.population import core
 from cycle_kedro.pipelines.population.nodes import (
     build_period_cycles,

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .baselines import expanding_history_stats
+from cycle_kedro.cycles.baselines import expanding_history_stats
 
 logger = logging.getLogger(__name__)
 

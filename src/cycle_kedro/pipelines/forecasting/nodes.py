@@ -20,23 +20,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from cycle_kedro.schemas import CYCLES
-from cycle_kedro.validation import DataValidationError, validate
-
-from .arima import expanding_arima
-from .baselines import (
+from cycle_kedro.cycles.arima import expanding_arima
+from cycle_kedro.cycles.baselines import (
     BASELINE_MODELS,
     estimate_shrinkage_k,
     expanding_baselines,
     expanding_history_stats,
     population_mean,
 )
-from .metrics import (
+from cycle_kedro.cycles.contracts import NEXT_CYCLE_COLUMNS
+from cycle_kedro.cycles.intervals import conformal_offsets
+from cycle_kedro.cycles.metrics import (
     bootstrap_mae_difference,
-    conformal_offsets,
     interval_coverage,
     regression_metrics,
 )
+from cycle_kedro.schemas import CYCLES
+from cycle_kedro.validation import DataValidationError, validate
+
 from .neural import EXOG, fit_recurrent, predict_recurrent
 
 if TYPE_CHECKING:
@@ -406,20 +407,6 @@ def plot_model_comparison(forecast_metrics: pd.DataFrame, reporting: dict[str, A
     ax.legend()
     fig.tight_layout()
     return fig
-
-
-NEXT_CYCLE_COLUMNS = (
-    "woman_id",
-    "n_cycles_used",
-    "last_cycle_length",
-    "history_mean",
-    "history_sd",
-    "predicted_length",
-    "lower_80",
-    "upper_80",
-    "model",
-)
-"""Columns of ``{cohort}.next_cycle_forecast``, the table the llm pipeline explains."""
 
 
 def forecast_next_cycle(

@@ -2,67 +2,26 @@
 
 Every function here takes and returns plain pandas frames holding *all* rows of the users it
 sees, so the same code runs on the whole table (pandas engine) or on each partition of a Dask
-frame shuffled by ``user_id`` (Dask engine) and gives identical results.
-
-Input contract (``period_starts``): one row per logged period start, any order::
-
-    user_id       str    the app's user id (any non-empty text; a number is read as text)
-    period_start  str    ISO date "YYYY-MM-DD" (an ISO timestamp or a parquet date also works)
+frame shuffled by ``user_id`` (Dask engine) and gives identical results. The input contract
+(``PERIOD_STARTS``) and the column dtypes are in :mod:`cycle_kedro.cycles.contracts`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.pandas import Check, Column
 
-from cycle_kedro.pipelines.forecasting.arima import forecast_series
-from cycle_kedro.pipelines.forecasting.baselines import (
+from cycle_kedro.cycles.arima import forecast_series
+from cycle_kedro.cycles.baselines import (
     estimate_shrinkage_k,
     expanding_baselines,
     population_mean,
 )
+from cycle_kedro.cycles.contracts import CLEAN_COLUMNS
 
 Z80 = 1.2815515655446004  # standard normal 90% quantile: central 80% interval
 MODELS = ("shrinkage", "median", "arima")
 HANDLINGS = ("keep", "split", "downweight")
-
-
-def _non_empty(s: pd.Series) -> pd.Series:
-    """True where the id is non-blank text (each distinct id checked once; nulls left to pandera)."""
-    codes, uniques = pd.factorize(s)
-    ok = np.r_[pd.Index(uniques).astype(str).str.strip().str.len().to_numpy() > 0, True]
-    return pd.Series(ok[codes], index=s.index)
-
-
-PERIOD_STARTS = pa.DataFrameSchema(
-    {
-        "user_id": Column(
-            checks=Check(_non_empty, name="non_empty_user_id"),
-            nullable=False,
-        ),
-        "period_start": Column(nullable=False),
-    },
-    strict=False,
-    name="period_starts",
-)
-
-CLEAN_COLUMNS = {
-    "user_id": "object",
-    "period_start": "datetime64[ns]",
-    "raw_period_start": "object",
-    "reason": "object",
-}
-CYCLE_COLUMNS = {
-    "user_id": "object",
-    "cycle_index": "int64",
-    "cycle_start": "datetime64[ns]",
-    "cycle_length": "float64",
-    "typical_length": "float64",
-    "skip_flag": "bool",
-    "skip_k": "int64",
-}
 
 
 def empty(columns: dict[str, str]) -> pd.DataFrame:

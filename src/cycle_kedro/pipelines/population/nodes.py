@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from cycle_kedro.pipelines.forecasting.metrics import interval_coverage, regression_metrics
+from cycle_kedro.cycles.contracts import CLEAN_COLUMNS, CYCLE_COLUMNS, PERIOD_STARTS
+from cycle_kedro.cycles.metrics import interval_coverage, regression_metrics
 from cycle_kedro.validation import validate
 
 from . import core, engine
@@ -96,7 +97,7 @@ def _validate_partition(
     if df.empty and len(df.columns):
         return df  # an empty partition (file) of a Dask table is not an error by itself
     number = (partition_info or {}).get("number", 0)
-    return validate(df, core.PERIOD_STARTS, source=f"{source} (partition {number})")
+    return validate(df, PERIOD_STARTS, source=f"{source} (partition {number})")
 
 
 def validate_period_starts(
@@ -116,14 +117,14 @@ def validate_period_starts(
     else:
         checked = validate(
             period_starts,
-            core.PERIOD_STARTS,
+            PERIOD_STARTS,
             source=source,
             header_lines=input_cfg.get("header_lines"),
         )
     cleaned = engine.apply(
         checked,
         core.clean_starts,
-        core.empty(core.CLEAN_COLUMNS),
+        core.empty(CLEAN_COLUMNS),
         engine_cfg,
         as_of=input_cfg.get("as_of"),
         min_gap_days=int(input_cfg["min_gap_days"]),
@@ -141,14 +142,12 @@ def validate_period_starts(
 
 def build_period_cycles(starts: pd.DataFrame, skips: dict, engine_cfg: dict) -> pd.DataFrame:
     """Turn kept starts into cycles (one row per start; the last one open) with skip flags."""
-    return engine.apply(
-        starts, _cycles_partition, core.empty(core.CYCLE_COLUMNS), engine_cfg, cfg=skips
-    )
+    return engine.apply(starts, _cycles_partition, core.empty(CYCLE_COLUMNS), engine_cfg, cfg=skips)
 
 
 def _cycles_partition(starts: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     if starts.empty:
-        return core.empty(core.CYCLE_COLUMNS)
+        return core.empty(CYCLE_COLUMNS)
     return core.build_cycles(starts.reset_index(drop=True), cfg)
 
 
@@ -260,7 +259,7 @@ def evaluate_last_cycle(
     return pd.concat(parts, ignore_index=True)
 
 
-HOLDOUT_META = {**core.CYCLE_COLUMNS, "scored_start": "datetime64[ns]"}
+HOLDOUT_META = {**CYCLE_COLUMNS, "scored_start": "datetime64[ns]"}
 
 
 def _holdout_partition(starts: pd.DataFrame, cfg: dict) -> pd.DataFrame:
