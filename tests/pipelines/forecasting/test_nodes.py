@@ -5,18 +5,20 @@ import pandas as pd
 import pytest
 
 from cycle_kedro.cycles.baselines import estimate_shrinkage_k, shrinkage_forecast
-from cycle_kedro.pipelines.forecasting.nodes import (
+from cycle_kedro.pipelines.forecasting.evaluation import (
     add_prediction_intervals,
-    combine_predictions,
+    build_mlflow_metrics,
     evaluate_forecasts,
-    forecast_next_cycle,
-    metrics_for_mlflow,
+)
+from cycle_kedro.pipelines.forecasting.folds import prepare_forecast_frame
+from cycle_kedro.pipelines.forecasting.models import (
+    combine_predictions,
     predict_arima,
     predict_baselines,
-    predict_recurrent_cv,
+    predict_lstm,
     predict_ridge,
-    prepare_forecast_frame,
 )
+from cycle_kedro.pipelines.forecasting.next_cycle import forecast_next_cycle
 from cycle_kedro.validation import DataValidationError
 
 
@@ -51,7 +53,7 @@ def test_bad_input_names_dataset_column_and_row(cycles, params):
 
 
 def _all_models(frame, params):
-    lstm, _ = predict_recurrent_cv(frame, params["lstm"])
+    lstm, _ = predict_lstm(frame, params["lstm"])
     return combine_predictions(
         frame,
         predict_baselines(frame),
@@ -146,7 +148,7 @@ def test_metrics_table_and_mlflow_dict(params):
     assert ours.loc["lstm", "n"] == pred.evaluated.sum()
     study = table[table.kind == "study"]
     assert list(study.source) == ["study (Fu), not our data"] and study.mae.item() == 3.92
-    logged = metrics_for_mlflow(table)
+    logged = build_mlflow_metrics(table)
     assert logged["lstm.mae"] == {"value": pytest.approx(ours.loc["lstm", "mae"]), "step": 0}
     assert "LSTM.mae" not in logged and all(set(v) == {"value", "step"} for v in logged.values())
 

@@ -2,21 +2,18 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import (
-    add_prediction_intervals,
+from .evaluation import add_prediction_intervals, build_mlflow_metrics, evaluate_forecasts
+from .folds import prepare_forecast_frame
+from .models import (
     combine_predictions,
-    evaluate_forecasts,
-    forecast_next_cycle,
-    metrics_for_mlflow,
-    plot_error_by_prior_cycles,
-    plot_model_comparison,
-    plot_predicted_vs_actual,
     predict_arima,
     predict_baselines,
-    predict_recurrent_cv,
+    predict_gru,
+    predict_lstm,
     predict_ridge,
-    prepare_forecast_frame,
 )
+from .next_cycle import forecast_next_cycle
+from .plots import plot_error_by_prior_cycles, plot_model_comparison, plot_predicted_vs_actual
 
 COHORTS = {"fedcycle": "fedcycle_model_input", "synthetic": "synthetic_model_input"}
 
@@ -50,16 +47,16 @@ def create_template() -> Pipeline:
                 name="predict_ridge",
             ),
             Node(
-                predict_recurrent_cv,
+                predict_lstm,
                 ["forecast_frame", "params:lstm"],
                 ["lstm_predictions", "lstm_val_loss"],
-                name="train_lstm",
+                name="predict_lstm",
             ),
             Node(
-                predict_recurrent_cv,
+                predict_gru,
                 ["forecast_frame", "params:gru"],
                 ["gru_predictions", "gru_val_loss"],
-                name="train_gru",
+                name="predict_gru",
             ),
             Node(
                 combine_predictions,
@@ -82,20 +79,20 @@ def create_template() -> Pipeline:
             ),
             Node(
                 evaluate_forecasts,
-                [
-                    "forecast_predictions",
-                    "params:forecast_evaluation",
-                    "params:forecast_intervals",
-                    "params:study_reference",
-                ],
+                {
+                    "predictions": "forecast_predictions",
+                    "evaluation": "params:forecast_evaluation",
+                    "intervals": "params:forecast_intervals",
+                    "study_reference": "params:study_reference",
+                },
                 "forecast_metrics",
                 name="evaluate_forecasts",
             ),
             Node(
-                metrics_for_mlflow,
+                build_mlflow_metrics,
                 "forecast_metrics",
                 "forecast_mlflow_metrics",
-                name="log_forecast_metrics",
+                name="build_mlflow_metrics",
             ),
             Node(
                 plot_predicted_vs_actual,
@@ -117,12 +114,12 @@ def create_template() -> Pipeline:
             ),
             Node(
                 forecast_next_cycle,
-                [
-                    "forecast_frame",
-                    "forecast_predictions",
-                    "params:next_cycle",
-                    "params:forecast_intervals",
-                ],
+                {
+                    "frame": "forecast_frame",
+                    "predictions": "forecast_predictions",
+                    "next_cycle": "params:next_cycle",
+                    "intervals": "params:forecast_intervals",
+                },
                 "next_cycle_forecast",
                 name="forecast_next_cycle",
             ),
