@@ -25,7 +25,7 @@ NEURAL = {
 }
 
 PARAMS = {
-    "forecast_evaluation": {
+    "evaluation": {
         "dataset": "test_model_input",
         "cohort": "test",
         "warmup_cycles": 1,
@@ -38,9 +38,9 @@ PARAMS = {
     "ridge": {"alpha": 1.0},
     "lstm": NEURAL,
     "gru": {**NEURAL, "name": "gru", "cell": "gru"},
-    "forecast_intervals": {"coverage": 0.8, "n_prior_bands": [3, 6], "min_calibration": 20},
+    "intervals": {"coverage": 0.8, "n_prior_bands": [3, 6], "min_calibration": 20},
     "next_cycle": {"model": "shrinkage"},
-    "forecast_reporting": {"title": "test", "prior_cycle_bins": [1, 2, 4]},
+    "reporting": {"title": "test", "prior_cycle_bins": [1, 2, 4]},
     "study_reference": {
         "label": "study (Fu), not our data",
         "note": "published",

@@ -28,8 +28,8 @@ def catalog(*, tmp_path, statistics_results, forecast_metrics, llm_evaluation, a
     )
     inputs = {
         "synthetic.statistics_results": statistics_results,
-        "fedcycle.forecast_metrics": forecast_metrics,
-        "synthetic.forecast_metrics": forecast_metrics,
+        "forecasting.fedcycle.forecast_metrics": forecast_metrics,
+        "forecasting.synthetic.forecast_metrics": forecast_metrics,
         "llm_evaluation": llm_evaluation,
         "population.app.last_cycle_evaluation": app_evaluation,
         "population.fedcycle.last_cycle_evaluation": fedcycle_evaluation,

@@ -1,4 +1,4 @@
-"""The ``forecasting`` pipeline: one template, run on the ``fedcycle`` and ``synthetic`` cohorts."""
+"""The ``forecasting`` pipeline: one template, run as ``forecasting.fedcycle`` and ``forecasting.synthetic``."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -24,7 +24,7 @@ def create_template() -> Pipeline:
         [
             Node(
                 prepare_forecast_frame,
-                ["model_input", "params:forecast_evaluation"],
+                ["model_input", "params:evaluation"],
                 "forecast_frame",
                 name="prepare_forecast_frame",
             ),
@@ -73,7 +73,7 @@ def create_template() -> Pipeline:
             ),
             Node(
                 add_prediction_intervals,
-                ["point_predictions", "params:forecast_intervals"],
+                ["point_predictions", "params:intervals"],
                 "forecast_predictions",
                 name="add_prediction_intervals",
             ),
@@ -81,8 +81,8 @@ def create_template() -> Pipeline:
                 evaluate_forecasts,
                 {
                     "predictions": "forecast_predictions",
-                    "evaluation": "params:forecast_evaluation",
-                    "intervals": "params:forecast_intervals",
+                    "evaluation": "params:evaluation",
+                    "intervals": "params:intervals",
                     "study_reference": "params:study_reference",
                 },
                 "forecast_metrics",
@@ -96,19 +96,19 @@ def create_template() -> Pipeline:
             ),
             Node(
                 plot_predicted_vs_actual,
-                ["forecast_predictions", "params:forecast_reporting"],
+                ["forecast_predictions", "params:reporting"],
                 "forecast_predicted_vs_actual",
                 name="plot_predicted_vs_actual",
             ),
             Node(
                 plot_error_by_prior_cycles,
-                ["forecast_predictions", "params:forecast_reporting"],
+                ["forecast_predictions", "params:reporting"],
                 "forecast_error_by_prior_cycles",
                 name="plot_error_by_prior_cycles",
             ),
             Node(
                 plot_model_comparison,
-                ["forecast_metrics", "params:forecast_reporting"],
+                ["forecast_metrics", "params:reporting"],
                 "forecast_model_comparison",
                 name="plot_model_comparison",
             ),
@@ -118,7 +118,7 @@ def create_template() -> Pipeline:
                     "frame": "forecast_frame",
                     "predictions": "forecast_predictions",
                     "next_cycle": "params:next_cycle",
-                    "intervals": "params:forecast_intervals",
+                    "intervals": "params:intervals",
                 },
                 "next_cycle_forecast",
                 name="forecast_next_cycle",
@@ -128,17 +128,22 @@ def create_template() -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Run the template once per cohort namespace (``fedcycle``, ``synthetic``)."""
+    """Run the template once per cohort, in namespaces ``forecasting.<cohort>``.
+
+    Per-cohort parameters are ``forecasting.<cohort>.*``; the LSTM/GRU settings and the study's
+    reference numbers are shared by both cohorts (``forecasting.lstm``, ``forecasting.gru``,
+    ``forecasting.study_reference``).
+    """
     template = create_template()
     return sum(
         Pipeline(
             template,
-            namespace=cohort,
+            namespace=f"forecasting.{cohort}",
             inputs={"model_input": dataset},
             parameters={
-                "params:study_reference": "params:forecasting_study_reference",
-                "params:lstm": "params:forecasting_lstm",
-                "params:gru": "params:forecasting_gru",
+                "params:study_reference": "params:forecasting.study_reference",
+                "params:lstm": "params:forecasting.lstm",
+                "params:gru": "params:forecasting.gru",
             },
         )
         for cohort, dataset in COHORTS.items()

@@ -34,6 +34,7 @@ def _forecast_qa(cohort: str) -> Pipeline:
     return Pipeline(
         template,
         namespace=cohort,
+        inputs={"next_cycle_forecast": f"forecasting.{cohort}.next_cycle_forecast"},
         parameters={"params:forecast_qa": f"params:llm_forecast_qa.{cohort}"},
     )
 

@@ -26,7 +26,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(compare_correlations, ["synthetic.statistics_results", "params:study_results"], "correlation_comparison", name="compare_correlations"),
-            Node(compare_forecasts, ["fedcycle.forecast_metrics", "synthetic.forecast_metrics", "params:study_results"], "forecast_comparison", name="compare_forecasts"),
+            Node(compare_forecasts, ["forecasting.fedcycle.forecast_metrics", "forecasting.synthetic.forecast_metrics", "params:study_results"], "forecast_comparison", name="compare_forecasts"),
             Node(compare_llm, ["llm_evaluation", "params:study_results"], "llm_comparison", name="compare_llm"),
             Node(compare_population, ["population.app.last_cycle_evaluation", "population.fedcycle.last_cycle_evaluation", "params:report_options"], "population_comparison", name="compare_population"),
             Node(render_markdown_report, _REPORT_INPUTS, "report_markdown", name="render_markdown_report"),
