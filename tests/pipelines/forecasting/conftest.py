@@ -20,7 +20,6 @@ NEURAL = {
     "seed": 7,
     "accelerator": "cpu",
     "devices": 1,
-    "num_threads": 1,
     "enable_progress_bar": False,
 }
 
