@@ -5,15 +5,14 @@ import pandas as pd
 import pytest
 
 from cycle_kedro.cycles.baselines import expanding_baselines
-from cycle_kedro.pipelines.population import core
+from cycle_kedro.pipelines.population import forecasts, periods
+from cycle_kedro.pipelines.population.evaluation import score_skip_flags, summarise_evaluation
 from cycle_kedro.pipelines.population.nodes import (
     build_period_cycles,
     convert_cycles_to_starts,
     evaluate_last_cycle,
     forecast_next_period,
     generate_app_population,
-    score_skip_flags,
-    summarise_evaluation,
     validate_period_starts,
 )
 from cycle_kedro.validation import DataValidationError
@@ -137,13 +136,13 @@ def test_skip_handling_split_and_downweight(planted_log, input_cfg, params, pand
     kept, _ = validate_period_starts(planted_log, input_cfg, pandas_engine)
     cycles = build_period_cycles(kept, params["population_skips"], pandas_engine)
     skipper = cycles[cycles["user_id"] == "skipper"]
-    split = core.history(skipper, "split", 0.25)
+    split = periods.history(skipper, "split", 0.25)
     assert len(split) == 8 + 1 + 2 and split["cycle_length"].max() == 29
     assert split["cycle_length"].sum() == skipper["cycle_length"].sum()
-    down = core.history(skipper, "downweight", 0.25)
+    down = periods.history(skipper, "downweight", 0.25)
     assert sorted(down.loc[down["weight"] < 1, "cycle_length"]) == [56, 84]
     with pytest.raises(ValueError, match="handling"):
-        core.history(skipper, "ignore", 0.25)
+        periods.history(skipper, "ignore", 0.25)
 
 
 def test_generator_is_seeded_and_its_truth_scores_the_flags(params, pandas_engine):
@@ -215,8 +214,8 @@ def test_weighted_adapter_matches_the_forecasting_baselines_with_unit_weights():
     h["cycle_index"] = h.groupby("woman_id").cumcount() + 1
     h["weight"], h["flagged"] = 1.0, False
     pop = {"mean": 29.0, "k": 2.5, "sigma2": 4.0}
-    ref = core._baselines(h, pop)
-    weighted = core._baselines(h.assign(weight=np.where(h.index == 0, 1.0 - 1e-12, 1.0)), pop)
+    ref = forecasts._baselines(h, pop)
+    weighted = forecasts._baselines(h.assign(weight=np.where(h.index == 0, 1.0 - 1e-12, 1.0)), pop)
     np.testing.assert_allclose(weighted["shrinkage"], ref["shrinkage"], rtol=1e-9)
     last = h.groupby("woman_id")["cycle_index"].max()
     full = pd.concat(

@@ -7,26 +7,25 @@ dates. With your own export, run only ``--namespaces=population.app``.
 
 from kedro.pipeline import Node, Pipeline
 
+from .evaluation import score_skip_flags, summarise_evaluation
 from .nodes import (
     build_period_cycles,
     convert_cycles_to_starts,
     evaluate_last_cycle,
     forecast_next_period,
     generate_app_population,
-    plot_error_by_n_cycles,
-    plot_interval_coverage,
-    plot_skip_flag_scores,
-    score_skip_flags,
-    summarise_evaluation,
     validate_period_starts,
 )
+from .plots import plot_error_by_n_cycles, plot_interval_coverage, plot_skip_flag_scores
 
 SHARED = {
     "params:population_engine",
     "params:population_skips",
     "params:population_forecast",
     "params:population_evaluation",
+    "params:population_evaluation.max_cycles_plotted",
 }
+"""Parameters both cohorts share; ``params:population_input`` is per cohort."""
 
 
 def _cohort_template() -> Pipeline:
@@ -47,24 +46,24 @@ def _cohort_template() -> Pipeline:
             ),
             Node(
                 forecast_next_period,
-                [
-                    "period_cycles",
-                    "params:population_forecast",
-                    "params:population_skips",
-                    "params:population_engine",
-                ],
+                {
+                    "cycles": "period_cycles",
+                    "forecast": "params:population_forecast",
+                    "skips": "params:population_skips",
+                    "engine_cfg": "params:population_engine",
+                },
                 "next_period_forecasts",
                 name="forecast_next_period",
             ),
             Node(
                 evaluate_last_cycle,
-                [
-                    "clean_period_starts",
-                    "params:population_forecast",
-                    "params:population_skips",
-                    "params:population_evaluation",
-                    "params:population_engine",
-                ],
+                {
+                    "starts": "clean_period_starts",
+                    "forecast": "params:population_forecast",
+                    "skips": "params:population_skips",
+                    "evaluation": "params:population_evaluation",
+                    "engine_cfg": "params:population_engine",
+                },
                 "last_cycle_predictions",
                 name="evaluate_last_cycle",
             ),
@@ -93,24 +92,23 @@ def _cohort_template() -> Pipeline:
 def create_pipeline(**kwargs) -> Pipeline:
     """Generator, two cohorts (app log and FedCycle) and skip-flag scoring against the truth."""
     template = _cohort_template()
-    shared = SHARED | {"params:population_evaluation.max_cycles_plotted"}
-    app = Pipeline(template, namespace="app", inputs={"period_starts"}, parameters=shared)
+    app = Pipeline(template, namespace="app", inputs={"period_starts"}, parameters=SHARED)
     fedcycle = Pipeline(
         template,
         namespace="fedcycle",
         inputs={"period_starts": "fedcycle_period_starts"},
-        parameters=shared,
+        parameters=SHARED,
     )
     scoring = Pipeline(
         [
             Node(
                 score_skip_flags,
-                [
-                    "period_cycles",
-                    "population_truth",
-                    "params:population_skips",
-                    "params:population_skip_scoring",
-                ],
+                {
+                    "cycles": "period_cycles",
+                    "truth": "population_truth",
+                    "skips": "params:population_skips",
+                    "scoring": "params:population_skip_scoring",
+                },
                 ["skip_flag_scores", "skip_flag_metrics"],
                 name="score_skip_flags",
             ),
@@ -135,7 +133,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 convert_cycles_to_starts,
                 ["fedcycle_cycles", "params:fedcycle_starts"],
                 "fedcycle_period_starts",
-                name="convert_fedcycle_cycles_to_starts",
+                name="convert_cycles_to_starts",
             ),
         ]
     )
@@ -144,7 +142,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         namespace="population",
         inputs={"fedcycle_cycles"},
         outputs={"period_starts", "population_truth"},
-        parameters=shared
+        parameters=SHARED
         | {
             "params:population_generator",
             "params:fedcycle_starts",
