@@ -63,14 +63,14 @@ def run_one(n_users: int, engine_name: str, models: list[str]) -> dict:
         validate_period_starts,
     )
 
-    params = yaml.safe_load(PARAMS.read_text())
+    params = yaml.safe_load(PARAMS.read_text())["population"]
     engine_cfg, workers = ENGINES[engine_name]
     engine_cfg = dict(engine_cfg)
-    engine_cfg["batch_users"] = params["population_engine"].get("batch_users", 0)
+    engine_cfg["batch_users"] = params["engine"].get("batch_users", 0)
     if engine_cfg["engine"] == "dask":
         engine_cfg["npartitions"] = max(8, n_users // 25_000)
     t0 = time.perf_counter()
-    log, _ = generate_population(params["population_generator"] | {"n_users": n_users})
+    log, _ = generate_population(params["generator"] | {"n_users": n_users})
     t_gen = time.perf_counter() - t0
     input_cfg = {"source": "benchmark", "as_of": "2026-07-01", "min_gap_days": 10}
     client = None
@@ -79,9 +79,9 @@ def run_one(n_users: int, engine_name: str, models: list[str]) -> dict:
     t0 = time.perf_counter()
     kept, _ = validate_period_starts(log, input_cfg, engine_cfg)
     t_clean = time.perf_counter() - t0
-    cycles = build_period_cycles(kept, params["population_skips"], engine_cfg)
-    forecast_cfg = params["population_forecast"] | {"models": models}
-    forecasts = forecast_next_period(cycles, forecast_cfg, params["population_skips"], engine_cfg)
+    cycles = build_period_cycles(kept, params["skips"], engine_cfg)
+    forecast_cfg = params["forecast"] | {"models": models}
+    forecasts = forecast_next_period(cycles, forecast_cfg, params["skips"], engine_cfg)
     elapsed = time.perf_counter() - t0
     n_arima = int((forecasts["source"] == "arima").sum())
     if client is not None:

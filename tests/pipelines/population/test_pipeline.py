@@ -10,25 +10,19 @@ from cycle_kedro.hooks import close_dask_client, start_dask_client
 from cycle_kedro.pipelines.population import create_pipeline
 from cycle_kedro.pipelines.population.generator import generate_population
 
-SHARED = [
-    "population_skips",
-    "population_forecast",
-    "population_evaluation",
-    "population_skip_scoring",
-    "fedcycle_starts",
-]
+SHARED = ["skips", "forecast", "evaluation", "skip_scoring", "fedcycle_starts"]
 
 
 def _catalog(params: dict, engine: dict) -> DataCatalog:
     catalog = DataCatalog()
     for key in SHARED:
-        catalog[f"params:{key}"] = params[key]
-    catalog["params:population_engine"] = engine
-    catalog["params:population_generator"] = params["population_generator"]
-    catalog["params:population_evaluation.max_cycles_plotted"] = 10
+        catalog[f"params:population.{key}"] = params[key]
+    catalog["params:population.engine"] = engine
+    catalog["params:population.generator"] = params["generator"]
+    catalog["params:population.evaluation.max_cycles_plotted"] = 10
     for cohort in ("app", "fedcycle"):
-        cfg = params["population"][cohort]["population_input"] | {"as_of": "2026-07-01"}
-        catalog[f"params:population.{cohort}.population_input"] = cfg
+        cfg = params[cohort]["input"] | {"as_of": "2026-07-01"}
+        catalog[f"params:population.{cohort}.input"] = cfg
     return catalog
 
 
@@ -65,8 +59,8 @@ def _fedcycle(n_women: int = 8, seed: int = 1) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_population_pipeline_end_to_end(params):
-    params["population_generator"]["n_users"] = 300
-    params["population_forecast"]["models"] = ["shrinkage", "median", "arima"]
+    params["generator"]["n_users"] = 300
+    params["forecast"]["models"] = ["shrinkage", "median", "arima"]
     catalog = _catalog(params, {"engine": "pandas", "n_jobs": 1})
     catalog["fedcycle_cycles"] = _fedcycle()
 
@@ -97,8 +91,8 @@ def test_population_pipeline_end_to_end(params):
 @pytest.mark.slow
 def test_pandas_and_dask_give_identical_forecasts(params, dask_client):
     pytest.importorskip("dask.distributed")
-    params["population_generator"]["n_users"] = 2000
-    log, _ = generate_population(params["population_generator"])
+    params["generator"]["n_users"] = 2000
+    log, _ = generate_population(params["generator"])
     pipe = (
         create_pipeline()
         .from_nodes("population.app.validate_period_starts")

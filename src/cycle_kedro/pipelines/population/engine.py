@@ -1,4 +1,4 @@
-"""Pandas or Dask, chosen by ``params:population_engine`` (no code change between the two).
+"""Pandas or Dask, chosen by ``params:population.engine`` (no code change between the two).
 
 ``engine: pandas`` runs every step in this process (statsforecast uses ``n_jobs`` processes),
 on slices of at most ``batch_users`` whole users to bound the memory of the intermediates.
@@ -25,7 +25,7 @@ def is_dask(cfg: dict) -> bool:
     """True when the configured engine is Dask (``pandas`` otherwise)."""
     engine = str(cfg.get("engine", "pandas"))
     if engine not in {"pandas", "dask"}:
-        raise ValueError(f"population_engine.engine must be 'pandas' or 'dask', got {engine!r}")
+        raise ValueError(f"population.engine.engine must be 'pandas' or 'dask', got {engine!r}")
     return engine == "dask"
 
 

@@ -219,7 +219,7 @@ def forecast_users(
     parts = []
     for model in cfg["models"]:
         if model not in preds:
-            raise ValueError(f"population_forecast.models: unknown model {model!r}; use {MODELS}")
+            raise ValueError(f"population.forecast.models: unknown model {model!r}; use {MODELS}")
         p = preds[model]
         part = users.assign(
             model=model,

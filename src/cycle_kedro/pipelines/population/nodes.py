@@ -7,7 +7,7 @@ Input ``period_starts`` (csv or parquet, one row per logged period start, any or
     period_start  text   ISO date "YYYY-MM-DD" (ISO timestamps and parquet dates also accepted)
 
 The heavy lifting is in :mod:`.periods` and :mod:`.forecasts` (pandas, per partition of whole
-users); :mod:`.engine` runs it on pandas or Dask according to ``params:population_engine``.
+users); :mod:`.engine` runs it on pandas or Dask according to ``params:population.engine``.
 Scoring nodes are in :mod:`.evaluation`, figures in :mod:`.plots`.
 """
 
@@ -163,7 +163,7 @@ def forecast_next_period(
     """Forecast every user's next period start, length and 80% interval with every model.
 
     Users without a completed cycle get the population forecast (``population_fallback``).
-    Skip handling is ``population_skips.handling``. Rows sorted by user and model.
+    Skip handling is ``population.skips.handling``. Rows sorted by user and model.
     """
     dask = engine.is_dask(engine_cfg)
     if dask:

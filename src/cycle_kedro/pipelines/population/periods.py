@@ -136,7 +136,7 @@ def history(cycles: pd.DataFrame, handling: str, skip_weight: float) -> pd.DataF
     ``flagged`` — the layout of the forecasting pipeline's tables.
     """
     if handling not in HANDLINGS:
-        raise ValueError(f"population_skips.handling must be one of {HANDLINGS}, got {handling!r}")
+        raise ValueError(f"population.skips.handling must be one of {HANDLINGS}, got {handling!r}")
     done = cycles[cycles["cycle_length"].notna()]
     w = np.ones(len(done))
     length = done["cycle_length"].to_numpy(dtype=float)

@@ -2,7 +2,8 @@
 
 Namespaces (all under ``population``): ``population.app`` scores ``period_starts`` (by default the
 generated synthetic population), ``population.fedcycle`` the FedCycle cohort turned into start
-dates. With your own export, run only ``--namespaces=population.app``.
+dates. With your own export, run only ``--namespaces=population.app``. Parameters are
+``population.<group>`` (shared by both cohorts) and ``population.<cohort>.input``.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -19,13 +20,13 @@ from .nodes import (
 from .plots import plot_error_by_n_cycles, plot_interval_coverage, plot_skip_flag_scores
 
 SHARED = {
-    "params:population_engine",
-    "params:population_skips",
-    "params:population_forecast",
-    "params:population_evaluation",
-    "params:population_evaluation.max_cycles_plotted",
+    "params:engine",
+    "params:skips",
+    "params:forecast",
+    "params:evaluation",
+    "params:evaluation.max_cycles_plotted",
 }
-"""Parameters both cohorts share; ``params:population_input`` is per cohort."""
+"""Parameters both cohorts share (``population.<group>``); ``params:input`` is per cohort."""
 
 
 def _cohort_template() -> Pipeline:
@@ -34,13 +35,13 @@ def _cohort_template() -> Pipeline:
         [
             Node(
                 validate_period_starts,
-                ["period_starts", "params:population_input", "params:population_engine"],
+                ["period_starts", "params:input", "params:engine"],
                 ["clean_period_starts", "period_drop_report"],
                 name="validate_period_starts",
             ),
             Node(
                 build_period_cycles,
-                ["clean_period_starts", "params:population_skips", "params:population_engine"],
+                ["clean_period_starts", "params:skips", "params:engine"],
                 "period_cycles",
                 name="build_period_cycles",
             ),
@@ -48,9 +49,9 @@ def _cohort_template() -> Pipeline:
                 forecast_next_period,
                 {
                     "cycles": "period_cycles",
-                    "forecast": "params:population_forecast",
-                    "skips": "params:population_skips",
-                    "engine_cfg": "params:population_engine",
+                    "forecast": "params:forecast",
+                    "skips": "params:skips",
+                    "engine_cfg": "params:engine",
                 },
                 "next_period_forecasts",
                 name="forecast_next_period",
@@ -59,23 +60,23 @@ def _cohort_template() -> Pipeline:
                 evaluate_last_cycle,
                 {
                     "starts": "clean_period_starts",
-                    "forecast": "params:population_forecast",
-                    "skips": "params:population_skips",
-                    "evaluation": "params:population_evaluation",
-                    "engine_cfg": "params:population_engine",
+                    "forecast": "params:forecast",
+                    "skips": "params:skips",
+                    "evaluation": "params:evaluation",
+                    "engine_cfg": "params:engine",
                 },
                 "last_cycle_predictions",
                 name="evaluate_last_cycle",
             ),
             Node(
                 summarise_evaluation,
-                ["last_cycle_predictions", "params:population_input"],
+                ["last_cycle_predictions", "params:input"],
                 ["last_cycle_evaluation", "population_metrics"],
                 name="summarise_evaluation",
             ),
             Node(
                 plot_error_by_n_cycles,
-                ["last_cycle_predictions", "params:population_evaluation.max_cycles_plotted"],
+                ["last_cycle_predictions", "params:evaluation.max_cycles_plotted"],
                 "error_by_n_cycles_plot",
                 name="plot_error_by_n_cycles",
             ),
@@ -106,8 +107,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 {
                     "cycles": "period_cycles",
                     "truth": "population_truth",
-                    "skips": "params:population_skips",
-                    "scoring": "params:population_skip_scoring",
+                    "skips": "params:skips",
+                    "scoring": "params:skip_scoring",
                 },
                 ["skip_flag_scores", "skip_flag_metrics"],
                 name="score_skip_flags",
@@ -125,7 +126,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 generate_app_population,
-                ["params:population_generator", "params:population_engine"],
+                ["params:generator", "params:engine"],
                 ["period_starts", "population_truth"],
                 name="generate_app_population",
             ),
@@ -137,15 +138,10 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ]
     )
+    # every parameter becomes params:population.<...>; the raw log and its truth keep their names
     return Pipeline(
         app + fedcycle + extras + scoring,
         namespace="population",
         inputs={"fedcycle_cycles"},
         outputs={"period_starts", "population_truth"},
-        parameters=SHARED
-        | {
-            "params:population_generator",
-            "params:fedcycle_starts",
-            "params:population_skip_scoring",
-        },
     )
