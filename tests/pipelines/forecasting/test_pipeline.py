@@ -28,16 +28,17 @@ def test_namespaces_cover_both_cohorts():
             "forecast_model_comparison",
             "forecast_predictions",
         ):
-            assert f"{cohort}.{name}" in outputs
-        assert f"params:{cohort}.forecast_evaluation" in pipe.inputs()
+            assert f"forecasting.{cohort}.{name}" in outputs
+        assert f"params:forecasting.{cohort}.evaluation" in pipe.inputs()
     assert {
         "fedcycle_model_input",
         "synthetic_model_input",
-        "params:forecasting_study_reference",
-        "params:forecasting_lstm",
-        "params:forecasting_gru",
+        "params:forecasting.study_reference",
+        "params:forecasting.lstm",
+        "params:forecasting.gru",
     } <= pipe.inputs()
-    assert all(n.name.split(".")[0] in {"fedcycle", "synthetic"} for n in pipe.nodes)
+    namespaces = {"forecasting.fedcycle", "forecasting.synthetic"}
+    assert all(n.name.rsplit(".", 1)[0] in namespaces for n in pipe.nodes)
 
 
 @pytest.mark.slow
