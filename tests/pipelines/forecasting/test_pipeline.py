@@ -23,9 +23,9 @@ def test_namespaces_cover_both_cohorts():
             "forecast_metrics",
             "next_cycle_forecast",
             "forecast_mlflow_metrics",
-            "forecast_predicted_vs_actual",
-            "forecast_error_by_prior_cycles",
-            "forecast_model_comparison",
+            "forecast_predicted_vs_actual@matplotlib",
+            "forecast_error_by_prior_cycles@matplotlib",
+            "forecast_model_comparison@matplotlib",
             "forecast_predictions",
         ):
             assert f"forecasting.{cohort}.{name}" in outputs
@@ -77,5 +77,5 @@ def test_template_runs_end_to_end(cycles, params):
         "forecast_error_by_prior_cycles",
         "forecast_model_comparison",
     ):
-        assert isinstance(result[fig].load(), plt.Figure)
+        assert isinstance(result[f"{fig}@matplotlib"].load(), plt.Figure)
     plt.close("all")

@@ -85,7 +85,7 @@ def test_population_pipeline_end_to_end(params):
     skip = out["population.skip_flag_metrics"].load()
     assert skip["population.app.skip_flags.recall"]["value"] > 0.8
     for name in ("error_by_n_cycles_plot", "interval_coverage_plot"):
-        assert out[f"population.app.{name}"].load().axes
+        assert out[f"population.app.{name}@matplotlib"].load().axes
 
 
 @pytest.mark.slow

@@ -97,19 +97,19 @@ def create_template() -> Pipeline:
             Node(
                 plot_predicted_vs_actual,
                 ["forecast_predictions", "params:reporting"],
-                "forecast_predicted_vs_actual",
+                "forecast_predicted_vs_actual@matplotlib",
                 name="plot_predicted_vs_actual",
             ),
             Node(
                 plot_error_by_prior_cycles,
                 ["forecast_predictions", "params:reporting"],
-                "forecast_error_by_prior_cycles",
+                "forecast_error_by_prior_cycles@matplotlib",
                 name="plot_error_by_prior_cycles",
             ),
             Node(
                 plot_model_comparison,
                 ["forecast_metrics", "params:reporting"],
-                "forecast_model_comparison",
+                "forecast_model_comparison@matplotlib",
                 name="plot_model_comparison",
             ),
             Node(

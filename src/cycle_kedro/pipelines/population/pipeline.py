@@ -77,13 +77,13 @@ def _cohort_template() -> Pipeline:
             Node(
                 plot_error_by_n_cycles,
                 ["last_cycle_predictions", "params:evaluation.max_cycles_plotted"],
-                "error_by_n_cycles_plot",
+                "error_by_n_cycles_plot@matplotlib",
                 name="plot_error_by_n_cycles",
             ),
             Node(
                 plot_interval_coverage,
                 "last_cycle_evaluation",
-                "interval_coverage_plot",
+                "interval_coverage_plot@matplotlib",
                 name="plot_interval_coverage",
             ),
         ]
