@@ -70,23 +70,28 @@ def _band(n_prior, bands: Sequence[int]) -> np.ndarray:
 
 
 def _conformal_quantiles(samples: np.ndarray, coverage: float) -> tuple[float, float]:
-    """Central interval of samples, finite-sample-corrected (the rule of the conformal offsets).
+    """Central interval of *sorted* samples, finite-sample-corrected (as the conformal offsets).
 
-    Two-sided even after a truncation: when the truncated distribution puts much mass on the
-    current day, the whole-day interval over-covers a little rather than losing monotonicity.
+    Same values as ``np.quantile(..., method="lower"/"higher")`` at the corrected levels, by
+    index arithmetic on the sorted array. Two-sided even after a truncation: when the truncated
+    distribution puts much mass on the current day, the whole-day interval over-covers a little
+    rather than losing monotonicity.
     """
     n = len(samples)
     alpha = (1.0 - coverage) / 2.0
     q_hi = min(1.0, np.ceil((n + 1) * (1 - alpha)) / n)
     q_lo = max(0.0, np.floor((n + 1) * alpha) / n)
-    return (
-        float(np.quantile(samples, q_lo, method="lower")),
-        float(np.quantile(samples, q_hi, method="higher")),
-    )
+    i_lo = int(np.floor(q_lo * (n - 1) + 1e-9))
+    i_hi = int(np.ceil(q_hi * (n - 1) - 1e-9))
+    return float(samples[i_lo]), float(samples[min(i_hi, n - 1)])
 
 
 def _centre(r: np.ndarray, point: str) -> float:
-    return float(np.median(r) if point == "median" else np.mean(r))
+    """Median (or mean) of a sorted array."""
+    if point == "mean":
+        return float(r.mean())
+    n = len(r)
+    return float(r[n // 2] if n % 2 else 0.5 * (r[n // 2 - 1] + r[n // 2]))
 
 
 def survival_update(
@@ -115,14 +120,16 @@ def survival_update(
             day it rounds to and ``L >= day`` keeps samples ``>= day - 0.5`` (a sample of 27.6 d
             is a 28-day cycle).
     """
-    s = np.sort(pred + np.asarray(residuals, dtype=float))
-    s = s[np.isfinite(s)]
+    r = np.asarray(residuals, dtype=float)
+    if len(r) > 1 and not np.all(r[1:] >= r[:-1]):  # the state keeps them sorted
+        r = np.sort(r[np.isfinite(r)])
+    s = pred + r
     if len(s) == 0:
         raise ValueError("survival_update needs calibration residuals")
     base = _centre(s, point)
     lo0, hi0 = _conformal_quantiles(s, coverage)
     cut = day - 0.5 if discrete else day
-    cond = s[s >= cut]
+    cond = s[np.searchsorted(s, cut, side="left") :]
     m = min(min_tail, len(s))
     if len(cond) < m:
         top = s[-m:]
@@ -345,7 +352,7 @@ def fit_incycle_state(
     for b in range(len(bands) + 1):
         r = res.loc[band == b, "residual"]
         per_band.append(
-            (r if len(r) >= int(options["min_calibration"]) else res["residual"]).tolist()
+            sorted((r if len(r) >= int(options["min_calibration"]) else res["residual"]).tolist())
         )
     cyc = _with_luteal(train_cycles).sort_values([ID, T], ignore_index=True)
     luteal_model = options["luteal_model"]
@@ -380,7 +387,7 @@ def fit_incycle_state(
     # the ovulation rule's residuals: training women, luteal forecast from their earlier cycles
     cand = _luteal_candidates(cyc, cyc, options)[luteal_model]
     resid = (cyc[LUTEAL] - cand)[cyc.groupby(ID).cumcount() >= 1]
-    state["ovulation_residuals"] = resid.dropna().tolist() or [0.0]
+    state["ovulation_residuals"] = sorted(resid.dropna().tolist()) or [0.0]
     return state
 
 
