@@ -154,10 +154,15 @@ def ovulation_update(
     ovulation_day: float, luteal_history, day: float, state: dict[str, Any]
 ) -> tuple[float, float, float]:
     """Forecast ``L = ovulation_day + luteal`` (luteal from earlier cycles), conditioned on ``L >= day``."""
-    est = float(ovulation_day) + _luteal_forecast(luteal_history, state)
+    return _ovulation(float(ovulation_day) + _luteal_forecast(luteal_history, state), day, state)
+
+
+def _ovulation(est: float, day: float, state: dict[str, Any]) -> tuple[float, float, float]:
     return survival_update(
         est,
-        np.asarray(state["ovulation_residuals"]),
+        state["_ovulation_residuals"]
+        if "_ovulation_residuals" in state
+        else np.asarray(state["ovulation_residuals"]),
         day,
         coverage=state["coverage"],
         point=state["point"],
@@ -192,7 +197,7 @@ def _update(
     n_prior: int,
     day: float,
     ovulation_day: float,
-    luteal_history,
+    luteal_hat: float,
     tracked: bool,
 ) -> tuple[float, float, float, str]:
     """One forecast on ``day`` from what is known that day.
@@ -201,13 +206,17 @@ def _update(
     survival conditioning of the day-1 forecast; when she tracks ovulation and none was detected
     yet, ovulation is at the earliest on ``day - detection_lag + 1``, so the forecast is also at
     least the ovulation rule for that day (method ``no_ovulation_yet`` when that bound binds).
+    ``luteal_hat`` is her luteal-length forecast from earlier cycles.
     """
     lag = state["detection_lag"]
     use = state["use_ovulation"]
     if use and np.isfinite(ovulation_day) and ovulation_day + lag <= day:
-        est, lo, hi = ovulation_update(ovulation_day, luteal_history, day, state)
+        est, lo, hi = _ovulation(ovulation_day + luteal_hat, day, state)
         return (*_round(est, lo, hi, state["round_to_day"]), "ovulation")
-    resid = np.asarray(state["residuals"][int(_band([n_prior], state["bands"])[0])])
+    band = int(np.searchsorted(state["bands"], n_prior, side="right"))
+    resid = (
+        state["_residuals"][band] if "_residuals" in state else np.asarray(state["residuals"][band])
+    )
     est, lo, hi = survival_update(
         pred,
         resid,
@@ -219,7 +228,7 @@ def _update(
     )
     method = "history" if day <= 1 else "survival"
     if use and tracked and day > 1:
-        o_est, o_lo, o_hi = ovulation_update(day - lag + 1, luteal_history, day, state)
+        o_est, o_lo, o_hi = _ovulation(day - lag + 1 + luteal_hat, day, state)
         if o_est > est:
             method = "no_ovulation_yet"
         est, lo, hi = max(est, o_est), max(lo, o_lo), max(hi, o_hi)
@@ -263,7 +272,7 @@ def forecast_current_cycle(
         n_prior=len(lengths),
         day=day,
         ovulation_day=ov,
-        luteal_history=_luteal_lengths(history),
+        luteal_hat=_luteal_forecast(_luteal_lengths(history), state),
         tracked=ovulation_tracked,
     )
     return {
@@ -427,6 +436,11 @@ def expanding_incycle_forecasts(
         (``L >= day``; ovulation once ``ovulation_day + detection_lag <= day``).
     """
     cyc = _with_luteal(cycles)
+    state = {
+        **state,
+        "_residuals": [np.asarray(r, dtype=float) for r in state["residuals"]],
+        "_ovulation_residuals": np.asarray(state["ovulation_residuals"], dtype=float),
+    }
     pos = {ix: i for i, ix in enumerate(cyc.index)}
     target, lut_prev = prefix_table(cyc, LUTEAL)
     order = np.argsort(target, kind="stable")
@@ -436,7 +450,7 @@ def expanding_incycle_forecasts(
     for ix, r in cyc.iterrows():
         i = pos[ix]
         pred = float(day1_pred.loc[ix])
-        hist_lut = lut_prev[starts[i] : starts[i + 1]]
+        luteal_hat = _luteal_forecast(lut_prev[starts[i] : starts[i + 1]], state)
         for moment in moments:
             ov = float(r[OV])
             if moment == "ovulation":
@@ -454,7 +468,7 @@ def expanding_incycle_forecasts(
                 n_prior=int(r["n_prior"]),
                 day=day,
                 ovulation_day=ov,
-                luteal_history=hist_lut,
+                luteal_hat=luteal_hat,
                 tracked=state["ovulation_tracked"],
             )
             rows.append((r[ID], int(r[T]), str(moment), day, method, est, lo, hi, float(r[Y])))

@@ -21,6 +21,7 @@ def test_effects_off_leave_the_cohort_byte_identical(small_cohort_params):
     assert "planted_shift" not in off
     on = generate_synthetic_cohort({**small_cohort_params, "cycle_effects": SIGNAL})
     assert not on["cycle_length"].equals(plain["cycle_length"])
+    assert "planted_shift" in on
     per_woman = ["woman_id", "age", "bmi"]  # the effects draw from their own random stream
     pd.testing.assert_frame_equal(
         on[per_woman].drop_duplicates(ignore_index=True),
@@ -83,3 +84,4 @@ def test_long_cycle_share(small_cohort_params):
     share = (cycles["cycle_length"] >= 50).mean()
     assert 0.04 < share < 0.18  # 10% planted, n=300 cycles
     assert cycles["luteal_length"].between(9, 17).all()  # long cycles ovulate late
+    assert "planted_shift" not in cycles  # no steps or P4 effect planted: no oracle

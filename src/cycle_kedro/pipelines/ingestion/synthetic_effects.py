@@ -40,6 +40,7 @@ class CycleEffects:
     def __init__(self, params: dict[str, Any], women: pd.DataFrame) -> None:
         fx = dict(params.get("cycle_effects") or {})
         self.enabled = any(float(fx.get(k, 0.0)) != 0.0 for k in EFFECT_KEYS)
+        self.exogenous = False  # steps or P4 effects planted (not only long cycles)
         n, m = len(women), int(women["n_cycles"].max()) if len(women) else 0
         self.woman_shift = np.zeros(n)
         self.cycle_shift = np.zeros((n, m + 1))
@@ -59,6 +60,7 @@ class CycleEffects:
         extra = np.where(long, rng.uniform(lo, hi, (n, m + 1)), 0.0)
         extra[:, 0] = 0.0  # cycle indices are 1-based: column 0 is never used
         self.cycle_shift = self.carry + extra
+        self.exogenous = bool(np.any(self.woman_shift != 0) or np.any(self.carry != 0))
 
     def shift_women(self, women: pd.DataFrame) -> pd.DataFrame:
         """Return ``women`` with the steps effect added to ``mu_cycle`` (unchanged when off)."""
@@ -79,10 +81,17 @@ class CycleEffects:
         return float(self.woman_shift[woman] + self.carry[woman, cycle_index])
 
     def annotate(self, daily: pd.DataFrame) -> pd.DataFrame:
-        """Add ``planted_shift`` to the daily table when any effect is on (women in generation order)."""
-        if not self.enabled:
+        """Add ``planted_shift`` when a steps or P4 effect is on (women in generation order)."""
+        if not self.exogenous:
             return daily
         order = {w: i for i, w in enumerate(pd.unique(daily["woman_id"]))}
         i = daily["woman_id"].map(order).to_numpy()
         c = daily["cycle_index"].to_numpy()
         return daily.assign(planted_shift=self.woman_shift[i] + self.carry[i, c])
+
+
+def generate_synthetic_variant(base: dict[str, Any], overrides: dict[str, Any]) -> pd.DataFrame:
+    """Generate a variant of the synthetic cohort: ``base`` settings with ``overrides`` replaced."""
+    from .nodes import generate_synthetic_cohort  # noqa: PLC0415 (nodes imports this module)
+
+    return generate_synthetic_cohort({**base, **overrides})
