@@ -49,6 +49,7 @@ from .incycle import INCYCLE_FIELDS, fit_incycle_state, forecast_current_cycle
 from .intervals import conformal_offsets, interval_band
 
 __all__ = [
+    "EXAMPLE_HISTORIES",
     "FORECAST_COLUMNS",
     "HISTORY_COLUMNS",
     "REQUIRED_COLUMNS",
@@ -81,6 +82,23 @@ FORECAST_COLUMNS = (
     "explanation",
 )
 """Columns of :func:`predict_next` (the served model's answer), one row per woman."""
+
+_NA = float("nan")
+#: A made-up request (two women, no participant data): the served model's input example. Woman
+#: ``A`` is on day 18 of a cycle that began on 2026-11-14, ovulation detected on day 15; woman
+#: ``B`` sends two cycle lengths only. Every optional column has a gap, so the signature marks
+#: it optional.
+EXAMPLE_HISTORIES = {
+    "woman_id": ["A", "A", "A", "A", "B", "B"],
+    "cycle_index": [1, 2, 3, 4, 1, 2],
+    "cycle_length": [29.0, 31.0, 28.0, 30.0, 26.0, 27.0],
+    "ovulation_day": [15.0, 17.0, _NA, 16.0, _NA, _NA],
+    "current_cycle_start": [None, None, None, "2026-11-14", None, None],
+    "days_since_start": [_NA, _NA, _NA, 18.0, _NA, _NA],
+    "current_ovulation_day": [_NA, _NA, _NA, 15.0, _NA, _NA],
+    "age": [31.0, 31.0, 31.0, 31.0, _NA, _NA],
+    "bmi": [22.5, 22.5, 22.5, 22.5, _NA, _NA],
+}
 
 
 def _folds(women: np.ndarray, n_folds: int, seed: int) -> dict[str, int]:
