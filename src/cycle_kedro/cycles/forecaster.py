@@ -221,7 +221,7 @@ def validate_histories(histories: pd.DataFrame, source: str = "cycle_histories")
             continue
         raw = df[col].replace("", None) if df[col].dtype == object else df[col]
         if rng is None:
-            when = pd.to_datetime(raw, errors="coerce")
+            when = pd.to_datetime(raw, errors="coerce", format="ISO8601")
             _check(raw.isna() | when.notna(), source, f"column '{col}' must be an ISO date", df)
             df[col] = when
             continue

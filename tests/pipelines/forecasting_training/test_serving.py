@@ -1,0 +1,200 @@
+"""The forecaster trained through Kedro, registered in MLflow and served by ``mlflow models serve``.
+
+In a copy of the project: ``ingestion`` (FedCycle tables only), then
+``kedro run --pipeline=forecasting_training`` through a ``KedroSession`` (logs the model and
+registers version 1 of ``cycle_forecaster`` in the copy's sqlite store). Then MLflow's own server
+is started on ``models:/cycle_forecaster/latest`` as a subprocess, answers two women's histories
+with the forecasting pipeline's own ``next_cycle_forecast`` rows, rejects bad payloads with a 400
+and a message naming the column, and is stopped by its process group in ``finally``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from mlflow.tracking import MlflowClient
+
+from cycle_kedro.cycles.contracts import NEXT_CYCLE_COLUMNS
+from cycle_kedro.cycles.forecaster import FORECAST_COLUMNS, predict_next
+from cycle_kedro.cycles.incycle import INCYCLE_FIELDS
+from cycle_kedro.pipelines.forecasting.folds import prepare_forecast_frame
+from cycle_kedro.pipelines.forecasting.models import predict_baselines
+from cycle_kedro.pipelines.forecasting.next_cycle import forecast_next_cycle
+
+from ...conftest import copy_project, load_params
+
+MODEL = "cycle_forecaster"
+KEYS = ["woman_id", "cycle_index"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The project copy after the FedCycle ingestion and one ``forecasting_training`` run."""
+    project = copy_project(tmp_path_factory.mktemp("serving") / "project")
+    previous_uri = mlflow.get_tracking_uri()
+    mp = pytest.MonkeyPatch()
+    mp.chdir(project)
+    try:
+        assert mlflow.active_run() is None, "an earlier test left an MLflow run active"
+        bootstrap_project(project)
+        with KedroSession.create(project_path=project) as session:
+            session.run(
+                pipeline_name="ingestion", to_outputs=["fedcycle_model_input", "fedcycle_cycles"]
+            )
+        with KedroSession.create(project_path=project) as session:
+            session.run(pipeline_name="forecasting_training")
+        assert mlflow.active_run() is None
+        yield project
+    finally:
+        mlflow.set_tracking_uri(previous_uri)
+        mp.undo()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(url: str, frame: pd.DataFrame) -> tuple[int, dict]:
+    body = {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
+    req = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.fixture(scope="module")
+def server(trained):
+    """``mlflow models serve -m models:/cycle_forecaster/latest`` on a free port; its base URL."""
+    uri = f"sqlite:///{trained / 'mlflow.db'}"
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "MLFLOW_REGISTRY_URI": uri,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    port = _free_port()
+    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL}/latest"]
+    cmd += ["--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
+    log = (trained / "serve.log").open("w")
+    proc = subprocess.Popen(cmd, cwd=trained, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/ping", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mlflow models serve did not start:\n{(trained / 'serve.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def cohort(trained) -> pd.DataFrame:
+    mi = pd.read_parquet(trained / "data/05_model_input/fedcycle_model_input.parquet")
+    cyc = pd.read_parquet(trained / "data/03_primary/fedcycle_cycles.parquet")
+    return mi.merge(cyc[[*KEYS, "ovulation_day"]], on=KEYS, how="left")
+
+
+def _pipeline_rows(cohort: pd.DataFrame) -> pd.DataFrame:
+    """``forecasting.fedcycle.next_cycle_forecast`` as the forecasting pipeline's nodes build it
+    (its ``forecast_next_cycle`` reads only the out-of-fold ``pred_shrinkage`` of the baselines)."""
+    fc = load_params("forecasting")["forecasting"]["fedcycle"]
+    frame = prepare_forecast_frame(cohort.drop(columns="ovulation_day"), fc["evaluation"])
+    preds = frame.join(predict_baselines(frame).add_prefix("pred_"))
+    return forecast_next_cycle(frame, preds, fc["next_cycle"], fc["intervals"]).set_index("woman_id")
+
+
+@pytest.mark.slow
+def test_training_run_logs_and_registers_the_model(trained):
+    client = MlflowClient(tracking_uri=f"sqlite:///{trained / 'mlflow.db'}")
+    versions = client.search_model_versions(f"name='{MODEL}'")
+    assert [int(v.version) for v in versions] == [1]
+    run = client.get_run(versions[0].run_id)
+    assert run.info.run_name == "forecasting_training" and run.info.status == "FINISHED"
+    logged = mlflow.search_logged_models(
+        experiment_ids=[run.info.experiment_id], output_format="list"
+    )
+    assert [m.source_run_id for m in logged] == [run.info.run_id]
+    info = mlflow.models.get_model_info(f"models:/{MODEL}/1")
+    assert {"woman_id", "cycle_index", "cycle_length"} <= set(info.signature.inputs.input_names())
+    assert info.saved_input_example_info is not None
+
+
+@pytest.mark.slow
+def test_served_answers_equal_the_pipeline_rows(server, cohort, trained):
+    women = sorted(cohort["woman_id"].unique())[:2]
+    request = cohort[cohort["woman_id"].isin(women)][[*KEYS, "cycle_length", "ovulation_day"]]
+    status, body = _post(f"{server}/invocations", request)
+    assert status == 200, body
+    served = pd.DataFrame(body["predictions"]).set_index("woman_id")
+    assert list(served.reset_index().columns) == list(FORECAST_COLUMNS)
+    rows = _pipeline_rows(cohort).loc[women]
+    cols = [c for c in NEXT_CYCLE_COLUMNS if c != "woman_id"]
+    pd.testing.assert_frame_equal(served[cols], rows[cols], check_dtype=False, rtol=1e-12)
+    # the in-cycle fields and explanation: the library on the state the model carries
+    state = json.loads((trained / "data/06_models/cycle_forecaster_state.json").read_text())
+    local = predict_next(state, request).set_index("woman_id")
+    for col in (*INCYCLE_FIELDS, "explanation"):
+        assert served[col].tolist() == [None if pd.isna(v) else v for v in local[col]], col
+    # and on a later cycle day with a detected ovulation
+    late = request.assign(days_since_start=20.0, current_ovulation_day=14.0,
+                          current_cycle_start="2026-11-01")  # fmt: skip
+    status, body = _post(f"{server}/invocations", late)
+    assert status == 200, body
+    answer = body["predictions"][0]
+    assert answer["incycle_method"] == "ovulation"
+    assert "Now that ovulation was detected on day 14" in answer["explanation"]
+    assert answer["predicted_next_start"] >= "2026-11-20"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.drop(columns="cycle_length"), "missing inputs ['cycle_length']"),
+        (lambda d: d.assign(cycle_length=np.where(d["cycle_index"] == 2, -3.0, 28.0)),
+         "column 'cycle_length' must not be negative"),  # fmt: skip
+    ],
+)
+def test_bad_payload_is_a_400_naming_the_column(server, cohort, change, message):
+    request = cohort[cohort["woman_id"] == cohort["woman_id"].min()][[*KEYS, "cycle_length"]]
+    status, body = _post(f"{server}/invocations", change(request))
+    assert status == 400, body
+    assert body["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert message in body["message"], body["message"]
