@@ -253,11 +253,7 @@ def create_signal_comparison() -> Pipeline:
         [
             Node(
                 compare_signal_cohorts,
-                [
-                    "signal.forecast_predictions",
-                    "synthetic.forecast_predictions",
-                    "params:signal_comparison",
-                ],
+                ["signal_predictions", "nosignal_predictions", "params:signal_comparison"],
                 "signal_comparison",
                 name="compare_signal_cohorts",
             ),
@@ -269,6 +265,10 @@ def create_signal_comparison() -> Pipeline:
             ),
         ],
         namespace="forecasting",
+        inputs={
+            "signal_predictions": "forecasting.signal.forecast_predictions",
+            "nosignal_predictions": "forecasting.synthetic.forecast_predictions",
+        },
     )
 
 
