@@ -3,7 +3,8 @@
 Calls every node of the forecasting template directly (same functions, same parameters from
 ``conf/base``), on the model inputs and cycle tables in ``data/`` (run
 ``kedro run --pipeline=ingestion`` first), and prints one row per (cohort, node) and the totals.
-``added`` marks the nodes added by issue 15 (robust models, selection rule, oracle, in-cycle
+Wall seconds and CPU seconds of this process (the box is shared, so CPU is the steadier number;
+torch threads as ``conf/base/runtime.yml``). ``added`` marks the nodes added by issue 15 (robust models, selection rule, oracle, in-cycle
 forecasts, current-cycle fields); the ``signal`` and ``heavy`` cohorts are added as a whole.
 
     .venv/bin/python benchmarks/forecasting_incycle.py                       # all four cohorts
@@ -34,6 +35,16 @@ def _params() -> dict:
     return loader["parameters"]["forecasting"]
 
 
+def _torch_threads() -> None:
+    """Torch CPU threads as the project hook sets them for a run (conf/base/runtime.yml)."""
+    import torch  # noqa: PLC0415
+    import yaml  # noqa: PLC0415
+
+    n = yaml.safe_load((ROOT / "conf/base/runtime.yml").read_text()).get("torch_num_threads")
+    if n:
+        torch.set_num_threads(int(n))
+
+
 def run_cohort(cohort: str, inputs: tuple[str, str], params: dict, neural: bool) -> list[dict]:
     """Time every node of the template on one cohort; return one row per node."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
@@ -56,10 +67,16 @@ def run_cohort(cohort: str, inputs: tuple[str, str], params: dict, neural: bool)
     rows: list[dict] = []
 
     def timed(name: str, added: bool, fn, *args):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn(*args)
         rows.append(
-            {"cohort": cohort, "node": name, "added": added, "seconds": time.perf_counter() - t0}
+            {
+                "cohort": cohort,
+                "node": name,
+                "added": added,
+                "seconds": time.perf_counter() - t0,
+                "cpu_s": time.process_time() - c0,
+            }
         )
         return out
 
@@ -151,6 +168,7 @@ def main() -> None:
     parser.add_argument("--skip-neural", action="store_true", help="leave out LSTM and GRU")
     args = parser.parse_args()
     params = _params()
+    _torch_threads()
     rows = []
     for cohort in args.cohorts:
         rows += run_cohort(cohort, COHORTS[cohort], params, neural=not args.skip_neural)
@@ -159,11 +177,17 @@ def main() -> None:
     table["added"] = table["added"] | new_cohort
     pd.set_option("display.width", 120)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))  # noqa: T201
-    totals = table.groupby(["cohort", "added"])["seconds"].sum().unstack(fill_value=0.0)
-    totals.columns = ["existing_s" if not c else "added_s" for c in totals.columns]
-    print("\nper cohort (added_s: issue 15's nodes; signal/heavy count as added):")  # noqa: T201
+    totals = table.groupby(["cohort", "added"])[["seconds", "cpu_s"]].sum().unstack(fill_value=0.0)
+    totals.columns = [
+        f"{'added' if added else 'existing'}_{what}" for what, added in totals.columns
+    ]
+    print("\nper cohort (added: issue 15's nodes; signal/heavy count as added as a whole):")  # noqa: T201
     print(totals.to_string(float_format=lambda v: f"{v:.1f}"))  # noqa: T201
-    print(f"\ntotal added: {table.loc[table['added'], 'seconds'].sum():.1f} s")  # noqa: T201
+    added, existing = table[table["added"]], table[~table["added"]]
+    print(  # noqa: T201
+        f"\ntotal existing: {existing['seconds'].sum():.1f} s wall, {existing['cpu_s'].sum():.1f} s CPU;"
+        f" added: {added['seconds'].sum():.1f} s wall, {added['cpu_s'].sum():.1f} s CPU"
+    )
 
 
 if __name__ == "__main__":
