@@ -19,64 +19,62 @@ SYNTHETIC_VARIANTS = ("signal", "heavy")
 
 def create_pipeline(**kwargs) -> Pipeline:
     """FedCycle, the synthetic cohort and MedQuAD (mcPHASES lives in ``create_mcphases_pipeline``)."""
-    return (
-        Pipeline(
-            [
-                Node(
-                    clean_fedcycle,
-                    ["fedcycle_raw", "params:id_hashing"],
-                    ["fedcycle_cycles", "fedcycle_cleaning_report"],
-                    name="clean_fedcycle",
-                ),
-                Node(
-                    summarise_women,
-                    "fedcycle_cycles",
-                    "fedcycle_women",
-                    name="summarise_fedcycle_women",
-                ),
-                Node(
-                    build_model_input,
-                    "fedcycle_cycles",
-                    "fedcycle_model_input",
-                    name="build_fedcycle_model_input",
-                ),
-                Node(
-                    generate_synthetic_cohort,
-                    "params:synthetic_cohort",
-                    "synthetic_daily",
-                    name="generate_synthetic_cohort",
-                ),
-                Node(
-                    summarise_synthetic_cycles,
-                    "synthetic_daily",
-                    "synthetic_cycles",
-                    name="summarise_synthetic_cycles",
-                ),
-                Node(
-                    summarise_women,
-                    "synthetic_cycles",
-                    "synthetic_women",
-                    name="summarise_synthetic_women",
-                ),
-                Node(
-                    build_model_input,
-                    "synthetic_cycles",
-                    "synthetic_model_input",
-                    name="build_synthetic_model_input",
-                ),
-                Node(
-                    clean_medquad,
-                    ["medquad_raw", "params:medquad_licence"],
-                    "medquad_qa",
-                    name="clean_medquad",
-                ),
-            ]
-        )
-        + create_variants_pipeline()
+    return Pipeline(
+        [
+            Node(
+                clean_fedcycle,
+                ["fedcycle_raw", "params:id_hashing"],
+                ["fedcycle_cycles", "fedcycle_cleaning_report"],
+                name="clean_fedcycle",
+            ),
+            Node(
+                summarise_women,
+                "fedcycle_cycles",
+                "fedcycle_women",
+                name="summarise_fedcycle_women",
+            ),
+            Node(
+                build_model_input,
+                "fedcycle_cycles",
+                "fedcycle_model_input",
+                name="build_fedcycle_model_input",
+            ),
+            Node(
+                generate_synthetic_cohort,
+                "params:synthetic_cohort",
+                "synthetic_daily",
+                name="generate_synthetic_cohort",
+            ),
+            Node(
+                summarise_synthetic_cycles,
+                "synthetic_daily",
+                "synthetic_cycles",
+                name="summarise_synthetic_cycles",
+            ),
+            Node(
+                summarise_women,
+                "synthetic_cycles",
+                "synthetic_women",
+                name="summarise_synthetic_women",
+            ),
+            Node(
+                build_model_input,
+                "synthetic_cycles",
+                "synthetic_model_input",
+                name="build_synthetic_model_input",
+            ),
+            Node(
+                clean_medquad,
+                ["medquad_raw", "params:medquad_licence"],
+                "medquad_qa",
+                name="clean_medquad",
+            ),
+            *_variant_nodes(),
+        ]
     )
 
 
-def create_variants_pipeline() -> Pipeline:
+def _variant_nodes() -> list[Node]:
     """Synthetic cohort variants (``synthetic_<variant>_cycles`` / ``_model_input``) for forecasting."""
     nodes = []
     for v in SYNTHETIC_VARIANTS:
@@ -100,7 +98,7 @@ def create_variants_pipeline() -> Pipeline:
                 name=f"build_synthetic_{v}_model_input",
             ),
         ]
-    return Pipeline(nodes)
+    return nodes
 
 
 def create_mcphases_pipeline() -> Pipeline:
