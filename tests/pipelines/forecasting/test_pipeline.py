@@ -100,7 +100,7 @@ def test_template_runs_end_to_end(cycles, params):
         "forecast_predicted_vs_actual",
         "forecast_error_by_prior_cycles",
         "forecast_model_comparison",
-        "incycle_error_by_day",
     ):
         assert isinstance(result[f"{fig}@matplotlib"].load(), plt.Figure)
+    assert isinstance(result["incycle_error_by_day"].load(), plt.Figure)
     plt.close("all")
