@@ -26,12 +26,12 @@ from .folds import by_fold
 
 
 def predict_oracle(details: pd.DataFrame) -> pd.DataFrame:
-    """``oracle_planted`` forecasts when the generator planted effects (no column otherwise).
+    """``oracle_planted`` forecasts when the generator planted steps/P4 effects (no column otherwise).
 
     Uses the planted shift of the target cycle, which no real model can know: a reference for
     the gain a perfect learner of the planted effects would reach, never a candidate model.
     """
-    if "planted_shift" not in details or details["planted_shift"].isna().all():
+    if "planted_shift" not in details or not details["planted_shift"].fillna(0.0).ne(0.0).any():
         return pd.DataFrame(index=details.index)
     adj = details.assign(cycle_length=details["cycle_length"] - details["planted_shift"])
     parts = []
