@@ -422,7 +422,9 @@ def expanding_incycle_forecasts(
 
     Args:
         cycles: the test women's cycles (``woman_id``, ``cycle_index``, ``cycle_length``,
-            ``ovulation_day``, ``n_prior``), one row per cycle.
+            ``ovulation_day``, ``n_prior``), one row per cycle, *all* of them (earlier cycles give
+            the luteal history); only rows with ``evaluated`` true (when the column exists) are
+            forecast.
         day1_pred: the day-1 history forecast of each row (aligned on ``cycles.index``), made from
             earlier cycles only.
         state: from :func:`fit_incycle_state` on training women.
@@ -448,6 +450,8 @@ def expanding_incycle_forecasts(
     starts = np.searchsorted(target, np.arange(len(cyc) + 1))
     rows = []
     for ix, r in cyc.iterrows():
+        if not r.get("evaluated", True):  # an unscored row still gives later rows its luteal length
+            continue
         i = pos[ix]
         pred = float(day1_pred.loc[ix])
         luteal_hat = _luteal_forecast(lut_prev[starts[i] : starts[i + 1]], state)

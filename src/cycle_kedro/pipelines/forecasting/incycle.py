@@ -83,7 +83,7 @@ def predict_incycle(
     parts = []
     for f in sorted(details["fold"].unique()):
         is_test = (details["fold"] == f).to_numpy()
-        train, test = details[~is_test], details[is_test & details["evaluated"].to_numpy()]
+        train, test = details[~is_test], details[is_test]  # test: all her cycles, scored ones forecast
         calib = train[train["evaluated"]].assign(residual=resid[train.index[train["evaluated"]]])
         state = fit_incycle_state(train, calib, _options(incycle), {"history_model": model})
         table = expanding_incycle_forecasts(test, pred.loc[test.index], state, _moments(incycle))
