@@ -90,7 +90,8 @@ def test_incycle_table_per_moment(cohort):
     assert day1["n"] == len(details) - details["woman_id"].nunique()
     ovu = table.set_index("moment").loc["ovulation"]
     assert ovu["mae"] < day1["mae"] and ovu["mae_vs_day1_ci_high"] < 0
-    assert table["interval_coverage"].between(0.6, 1.0).all()
+    big = table["n"] >= 50  # moments late in the cycle have few cycles in this small cohort
+    assert big.sum() >= 3 and table.loc[big, "interval_coverage"].between(0.65, 0.95).all()
 
 
 def test_next_cycle_forecast_gains_current_cycle_fields(cohort):
