@@ -5,6 +5,8 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
+from cycle_kedro.errors import DataErrorHooks
+
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
@@ -16,3 +18,7 @@ CONFIG_LOADER_ARGS = {
     # an env (a100, dask) overrides single nested parameters instead of replacing whole top-level keys
     "merge_strategy": {"parameters": "soft"},
 }
+
+# Hooks: one-screen errors for bad input and a clear message for an unknown --env (cycle_kedro.errors).
+# A tuple: other project hooks go next to it.
+HOOKS = (DataErrorHooks(),)

@@ -9,6 +9,8 @@ from kedro.runner import SequentialRunner
 from cycle_kedro.pipelines.population import create_pipeline
 from cycle_kedro.pipelines.population.engine import close_clients
 from cycle_kedro.pipelines.population.generator import generate_population
+from cycle_kedro.pseudonyms import PseudonymKey
+from tests.conftest import TEST_KEY
 
 SHARED = [
     "population_skips",
@@ -26,6 +28,7 @@ def _catalog(params: dict, engine: dict) -> DataCatalog:
     catalog["params:population_engine"] = engine
     catalog["params:population_generator"] = params["population_generator"]
     catalog["params:population_evaluation.max_cycles_plotted"] = 10
+    catalog["pseudonym_key"] = PseudonymKey(TEST_KEY)
     for cohort in ("app", "fedcycle"):
         cfg = params["population"][cohort]["population_input"] | {"as_of": "2026-07-01"}
         catalog[f"params:population.{cohort}.population_input"] = cfg
@@ -81,6 +84,7 @@ def test_population_pipeline_end_to_end(params):
 def test_pandas_and_dask_give_identical_forecasts(params):
     pytest.importorskip("dask.distributed")
     params["population_generator"]["n_users"] = 2000
+    params["population"]["app"]["population_input"]["pseudonymise"] = True  # both engines alike
     log, _ = generate_population(params["population_generator"])
     pipe = (
         create_pipeline()
@@ -110,4 +114,5 @@ def test_pandas_and_dask_give_identical_forecasts(params):
         close_clients()
     pd.testing.assert_frame_equal(results["pandas"], results["dask"])
     assert results["pandas"]["user_id"].nunique() == 2000
+    assert not set(results["pandas"]["user_id"]) & set(log["user_id"])  # pseudonyms, not raw ids
     assert set(results["pandas"]["source"]) >= {"arima", "shrinkage"}

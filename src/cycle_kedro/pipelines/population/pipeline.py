@@ -9,6 +9,7 @@ from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
     build_period_cycles,
+    build_user_lookup,
     convert_cycles_to_starts,
     evaluate_last_cycle,
     forecast_next_period,
@@ -35,9 +36,20 @@ def _cohort_template() -> Pipeline:
         [
             Node(
                 validate_period_starts,
-                ["period_starts", "params:population_input", "params:population_engine"],
+                [
+                    "period_starts",
+                    "params:population_input",
+                    "params:population_engine",
+                    "pseudonym_key",
+                ],
                 ["clean_period_starts", "period_drop_report"],
                 name="validate_period_starts",
+            ),
+            Node(
+                build_user_lookup,
+                ["period_starts", "params:population_input", "pseudonym_key"],
+                "user_lookup",
+                name="build_user_lookup",
             ),
             Node(
                 build_period_cycles,
@@ -94,11 +106,13 @@ def create_pipeline(**kwargs) -> Pipeline:
     """Generator, two cohorts (app log and FedCycle) and skip-flag scoring against the truth."""
     template = _cohort_template()
     shared = SHARED | {"params:population_evaluation.max_cycles_plotted"}
-    app = Pipeline(template, namespace="app", inputs={"period_starts"}, parameters=shared)
+    app = Pipeline(
+        template, namespace="app", inputs={"period_starts", "pseudonym_key"}, parameters=shared
+    )
     fedcycle = Pipeline(
         template,
         namespace="fedcycle",
-        inputs={"period_starts": "fedcycle_period_starts"},
+        inputs={"period_starts": "fedcycle_period_starts", "pseudonym_key": "pseudonym_key"},
         parameters=shared,
     )
     scoring = Pipeline(
@@ -142,7 +156,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         app + fedcycle + extras + scoring,
         namespace="population",
-        inputs={"fedcycle_cycles"},
+        inputs={"fedcycle_cycles", "pseudonym_key"},
         outputs={"period_starts", "population_truth"},
         parameters=shared
         | {
