@@ -36,6 +36,10 @@ _UNSET = object()
 
 def truncate(value: object, limit: int = MAX_VALUE_CHARS) -> str:
     """``repr(value)`` cut to ``limit`` characters, with the full length when it was cut."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     text = repr(value)
     if len(text) <= limit:
         return text
@@ -154,26 +158,35 @@ class DataValidationError(DatasetError, ValueError):
             return "\n".join([_HEADLINE, *body])
         label = f"{self.source_label}:".ljust(9)
         out = [_HEADLINE, f"  {label} {d.source or '(unknown)'}"]
-        if d.summary:
-            out.append(f"  problem:  {d.summary}")
-        for i, p in enumerate(d.problems[:MAX_PROBLEMS_SHOWN]):
-            if i:
-                out.append("  --")
-            if p.column is not None:
-                out.append(f"  column:   {p.column}")
-            if p.row is not None or p.line is not None:
-                row = f"row {p.row}" if p.row is not None else ""
-                line = f"file line {p.line}" if p.line is not None else ""
-                out.append(f"  where:    {', '.join(x for x in (row, line) if x)}")
+        shown = d.problems[:MAX_PROBLEMS_SHOWN]
+        common = {
+            name: values.pop()
+            for name in ("column", "detail", "expected")
+            if len(values := {getattr(p, name) for p in shown}) == 1 and None not in values
+        }
+        if d.summary or "detail" in common:
+            out.append(f"  problem:  {d.summary or common['detail']}")
+            if d.summary and "detail" in common:
+                common.pop("detail")
+        if "column" in common:
+            out.append(f"  column:   {common['column']}")
+        if "expected" in common:
+            out.append(f"  expected: {common['expected']}")
+        for i, p in enumerate(shown):
+            parts = [p.where()] if p.where() and "column" not in common else []
+            if "column" in common and p.where():
+                parts = [p.where().split(", ", 1)[-1]] if p.row is not None or p.line is not None else []
             if p.value is not _UNSET:
-                out.append(f"  value:    {truncate(p.value)}")
-            if p.detail:
-                out.append(f"  problem:  {p.detail}")
-            if p.expected:
-                out.append(f"  expected: {p.expected}")
-        more = d.n_problems - min(len(d.problems), MAX_PROBLEMS_SHOWN)
+                parts.append(f"value {truncate(p.value)}")
+            if p.detail and p.detail != common.get("detail") and p.detail != d.summary:
+                parts.append(p.detail)
+            if p.expected and "expected" not in common:
+                parts.append(f"expected {p.expected}")
+            if parts:
+                out.append(f"  {'at:' if i == 0 else '':9} {'; '.join(parts)}")
+        more = d.n_problems - len(shown)
         if more > 0:
-            out.append(f"  ... and {more} more problem(s) of this kind")
+            out.append(f"  {'':9} ... and {more:,} more")
         if d.hint:
             out.append(f"  hint:     {d.hint}")
         return "\n".join(out)
@@ -239,6 +252,7 @@ _EXPECTED = [
     (re.compile(r"coerce_dtype\('(int|float)\d*'\)"), r"a number (\1)"),
     (re.compile(r"coerce_dtype\('(.*)'\)"), r"values of type \1"),
     (re.compile(r"not_nullable"), "a value (the cell is empty)"),
+    (re.compile(r"not_blank"), "non-blank text"),
     (re.compile(r"isin\((.*)\)"), r"one of \1"),
     (re.compile(r"field_uniqueness|multiple_fields_uniqueness|unique"), "unique values"),
 ]
@@ -276,25 +290,36 @@ def validate(
         cases = getattr(exc, "failure_cases", None)
         if cases is None or len(cases) == 0:
             raise DataValidationError(source=source, summary=str(exc)[:300]) from None
-        raise _from_cases(cases, df, source, header_lines) from None
+        raise _from_cases(cases, df, schema, source, header_lines) from None
     out.attrs = attrs
     return out
 
 
 def _from_cases(
-    cases: pd.DataFrame, df: pd.DataFrame, source: str, header_lines: int | None
+    cases: pd.DataFrame,
+    df: pd.DataFrame,
+    schema: pa.DataFrameSchema,
+    source: str,
+    header_lines: int | None,
 ) -> DataValidationError:
     cases = cases.copy()
+    checks = cases["check"].astype(str)
+    coerced = set(cases.loc[checks.str.startswith("coerce_dtype"), "column"])
+    cases = cases[~(checks.str.startswith("dtype(") & cases["column"].isin(coerced))]
     cases["_order"] = pd.to_numeric(cases["index"], errors="coerce").fillna(-1)
     cases = cases.sort_values(["_order"], kind="stable")
+    required = [name for name, col in schema.columns.items() if col.required]
+    found = ", ".join(map(repr, list(df.columns)[:6])) + (", ..." if len(df.columns) > 6 else "")
     problems = []
     for row in cases.head(MAX_PROBLEMS_SHOWN).itertuples(index=False):
         if row.check == "column_in_dataframe":
             problems.append(
                 Problem(
                     column=str(row.failure_case),
-                    detail="the column is missing from the header",
-                    expected=f"columns {', '.join(map(repr, _required(df, cases)))}",
+                    detail=f"the column is missing from the header (found: {found})",
+                    expected="a header with "
+                    + ", ".join(map(repr, required[:6]))
+                    + (", ..." if len(required) > 6 else ""),
                 )
             )
             continue
@@ -310,11 +335,6 @@ def _from_cases(
             )
         )
     return DataValidationError(source=source, problems=problems, n_problems=len(cases))
-
-
-def _required(df: pd.DataFrame, cases: pd.DataFrame) -> list[str]:
-    missing = cases.loc[cases["check"] == "column_in_dataframe", "failure_case"].astype(str)
-    return list(missing)
 
 
 # --------------------------------------------------------------------------- plausibility

@@ -118,11 +118,18 @@ def _breaks(text: str, sep: str, header_lines: int) -> list[list[int]]:
     if "\n\n" not in text.replace("\r", "") and '"' not in text:
         return []
     starts, end = [], 0
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    for record in reader:
-        start, end = end + 1, reader.line_num
-        if record:
-            starts.append(start)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # a 5 MB cell is an error later, not here
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=sep)
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if record:
+                starts.append(start)
+    except csv.Error:
+        return []
+    finally:
+        csv.field_size_limit(limit)
     starts = starts[header_lines:]
     out, expected = [], header_lines + 1
     for row, line in enumerate(starts):
@@ -146,7 +153,9 @@ def _check_delimiter(header: str, sep: str, required: list[str], source: str) ->
                 line=1,
                 value=header,
                 detail=f"the header is separated by {name}",
-                expected=f"{_DELIMITERS.get(sep, repr(sep))}-separated columns {', '.join(map(repr, required))}",
+                expected=f"{_DELIMITERS.get(sep, repr(sep))}-separated columns "
+                + ", ".join(map(repr, required[:4]))
+                + (", ..." if len(required) > 4 else ""),
                 hint=f"save the file with {_DELIMITERS.get(sep, repr(sep))} as the delimiter "
                 "(in a spreadsheet: 'CSV UTF-8 (comma delimited)')",
             )
