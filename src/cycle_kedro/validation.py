@@ -166,8 +166,6 @@ class DataValidationError(DatasetError, ValueError):
         }
         if d.summary or "detail" in common:
             out.append(f"  problem:  {d.summary or common['detail']}")
-            if d.summary and "detail" in common:
-                common.pop("detail")
         if "column" in common:
             out.append(f"  column:   {common['column']}")
         if "expected" in common:
@@ -178,7 +176,7 @@ class DataValidationError(DatasetError, ValueError):
                 parts = [p.where().split(", ", 1)[-1]] if p.row is not None or p.line is not None else []
             if p.value is not _UNSET:
                 parts.append(f"value {truncate(p.value)}")
-            if p.detail and p.detail != common.get("detail") and p.detail != d.summary:
+            if p.detail and "detail" not in common and p.detail != d.summary:
                 parts.append(p.detail)
             if p.expected and "expected" not in common:
                 parts.append(f"expected {p.expected}")

@@ -237,8 +237,18 @@ def _check_some_cycle(kept, dropped: pd.DataFrame, source: str) -> None:
     )
 
 
-def build_user_lookup(period_starts: pd.DataFrame, input_cfg: dict, pseudonym_key: PseudonymKey):
-    """The pseudonym -> raw id table of the log (empty unless ``pseudonymise: true``); local use only."""
+def build_user_lookup(
+    period_starts: pd.DataFrame,
+    clean_period_starts: pd.DataFrame,
+    input_cfg: dict,
+    pseudonym_key: PseudonymKey,
+) -> pd.DataFrame:
+    """Pseudonym -> raw id for every user that was kept (empty unless ``pseudonymise: true``).
+
+    Runs after :func:`validate_period_starts` (it takes its output), so a bad export never gets
+    a lookup table written. For local use only: the app_export env writes it to
+    ``USER_LOOKUP_FILE`` when set, never to reporting or MLflow.
+    """
     if not input_cfg.get("pseudonymise"):
         return core.empty(LOOKUP_COLUMNS)
     ids = engine.compute(period_starts["user_id"])
@@ -246,4 +256,5 @@ def build_user_lookup(period_starts: pd.DataFrame, input_cfg: dict, pseudonym_ke
     lookup = pd.DataFrame(
         {"user_id": pseudonymise(raw, pseudonym_key, PSEUDONYM_DIGITS), "raw_user_id": raw}
     )
-    return lookup.sort_values("user_id", ignore_index=True)
+    kept = set(engine.compute(clean_period_starts["user_id"]).unique())
+    return lookup[lookup["user_id"].isin(kept)].sort_values("user_id", ignore_index=True)
