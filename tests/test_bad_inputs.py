@@ -141,7 +141,11 @@ def csv_text(header: list[str], rows: list[dict | list], sep: str = ",") -> str:
 
 def qa_records() -> list[dict]:
     return [
-        {"question": f"What is condition {i}?", "answer": f"Condition {i} is ... ({i})", "source": "MedQuAD"}
+        {
+            "question": f"What is condition {i}?",
+            "answer": f"Condition {i} is ... ({i})",
+            "source": "MedQuAD",
+        }
         for i in range(4)
     ]
 
@@ -154,12 +158,18 @@ def export_rows() -> list[dict]:
     """Three users, 4-5 period starts each, ISO dates."""
     rows = []
     for u, (first, gaps) in enumerate(
-        [("2025-01-03", [28, 30, 29, 31]), ("2025-02-10", [26, 27, 25]), ("2025-03-01", [33, 31, 34])]
+        [
+            ("2025-01-03", [28, 30, 29, 31]),
+            ("2025-02-10", [26, 27, 25]),
+            ("2025-03-01", [33, 31, 34]),
+        ]
     ):
         day = pd.Timestamp(first)
         for gap in [0, *gaps]:
             day += pd.Timedelta(days=gap)
-            rows.append({"user_id": f"user-{u}@example.org", "period_start": day.strftime("%Y-%m-%d")})
+            rows.append(
+                {"user_id": f"user-{u}@example.org", "period_start": day.strftime("%Y-%m-%d")}
+            )
     return rows
 
 
@@ -239,14 +249,18 @@ def case(kind: str, klass: str, name: str):
 @case("fedcycle", "ids_and_order", "sorted_by_cycle_number")
 def _(tmp):
     rows = sorted(fed_rows(), key=lambda r: int(r["CycleNumber"]))
-    same_fedcycle(run_fedcycle(write(tmp, "c.csv", csv_text(FED_COLUMNS, rows))), baseline("fedcycle", tmp))
+    same_fedcycle(
+        run_fedcycle(write(tmp, "c.csv", csv_text(FED_COLUMNS, rows))), baseline("fedcycle", tmp)
+    )
 
 
 @case("fedcycle", "ids_and_order", "women_interleaved")
 def _(tmp):
     rows = fed_rows()
     random.Random(3).shuffle(rows)
-    same_fedcycle(run_fedcycle(write(tmp, "c.csv", csv_text(FED_COLUMNS, rows))), baseline("fedcycle", tmp))
+    same_fedcycle(
+        run_fedcycle(write(tmp, "c.csv", csv_text(FED_COLUMNS, rows))), baseline("fedcycle", tmp)
+    )
 
 
 @case("fedcycle", "ids_and_order", "trailing_space_id")
@@ -254,7 +268,9 @@ def _(tmp):
     rows = fed_rows()
     rows[5]["ClientID"] += " "
     rows[6]["ClientID"] = " " + rows[6]["ClientID"]
-    report = same_fedcycle(run_fedcycle(write(tmp, "c.csv", csv_text(FED_COLUMNS, rows))), baseline("fedcycle", tmp))
+    report = same_fedcycle(
+        run_fedcycle(write(tmp, "c.csv", csv_text(FED_COLUMNS, rows))), baseline("fedcycle", tmp)
+    )
     assert report["ids_with_whitespace_rows"] == 2 and report["women"] == 3
 
 
@@ -263,7 +279,14 @@ def _(tmp):
     rows = fed_rows()
     rows[2]["ClientID"] = rows[2]["ClientID"].upper()
     path = write(tmp, "c.csv", csv_text(FED_COLUMNS, rows))
-    expect_error("fedcycle", path, "differ only by upper/lower case", "column 'ClientID'", "file line 2", "file line 4")
+    expect_error(
+        "fedcycle",
+        path,
+        "differ only by upper/lower case",
+        "column 'ClientID'",
+        "file line 2",
+        "file line 4",
+    )
 
 
 @case("qa", "ids_and_order", "lines_shuffled")
@@ -273,14 +296,18 @@ def _(tmp):
     qa = run_qa(write(tmp, "q.jsonl", jsonl_text(records)))
     base = baseline("qa", tmp)
     key = ["question", "answer"]
-    pd.testing.assert_frame_equal(qa.sort_values(key, ignore_index=True), base.sort_values(key, ignore_index=True))
+    pd.testing.assert_frame_equal(
+        qa.sort_values(key, ignore_index=True), base.sort_values(key, ignore_index=True)
+    )
 
 
 @case("export", "ids_and_order", "rows_shuffled")
 def _(tmp):
     rows = export_rows()
     random.Random(2).shuffle(rows)
-    same_export(run_export(write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows))), baseline("export", tmp))
+    same_export(
+        run_export(write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows))), baseline("export", tmp)
+    )
 
 
 @case("export", "ids_and_order", "trailing_space_id")
@@ -288,14 +315,22 @@ def _(tmp):
     rows = export_rows()
     rows[1]["user_id"] += "  "
     rows[7]["user_id"] = "\t" + rows[7]["user_id"]
-    same_export(run_export(write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows))), baseline("export", tmp))
+    same_export(
+        run_export(write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows))), baseline("export", tmp)
+    )
 
 
 @case("export", "ids_and_order", "case_variant_id")
 def _(tmp):
     rows = export_rows()
     rows[3]["user_id"] = rows[3]["user_id"].upper()
-    expect_error("export", write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows)), "differ only by upper/lower case", "file line 2", "file line 5")
+    expect_error(
+        "export",
+        write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows)),
+        "differ only by upper/lower case",
+        "file line 2",
+        "file line 5",
+    )
 
 
 # --- a key repeated within one woman / user ---------------------------------------------------
@@ -303,7 +338,13 @@ def _(tmp):
 def _(tmp):
     rows = fed_rows()
     rows[2]["CycleNumber"] = "2"  # woman 0: cycles 1, 2, 2, 4
-    expect_error("fedcycle", write(tmp, "c.csv", csv_text(FED_COLUMNS, rows)), "cycle number 2 appears twice", "file line 3", "file line 4")
+    expect_error(
+        "fedcycle",
+        write(tmp, "c.csv", csv_text(FED_COLUMNS, rows)),
+        "cycle number 2 appears twice",
+        "file line 3",
+        "file line 4",
+    )
 
 
 @case("fedcycle", "repeated_key", "cycle_number_twice_sorted_file")
@@ -311,7 +352,9 @@ def _(tmp):
     rows = fed_rows()
     rows[8]["CycleNumber"] = "1"  # woman 2: cycles 1, 1, 3 (cycle 2 mis-numbered)
     rows = sorted(rows, key=lambda r: int(r["CycleNumber"]))
-    expect_error("fedcycle", write(tmp, "c.csv", csv_text(FED_COLUMNS, rows)), "cycle number 1 appears twice")
+    expect_error(
+        "fedcycle", write(tmp, "c.csv", csv_text(FED_COLUMNS, rows)), "cycle number 1 appears twice"
+    )
 
 
 @case("fedcycle", "repeated_key", "true_repeated_block")
@@ -330,8 +373,12 @@ def _(tmp):
     rows += [dict(r) for r in rows[4:7]]
     rows[-1]["LengthofMenses"] = "6"  # an almost exact copy, as in the shipped file
     rows = sorted(rows, key=lambda r: int(r["CycleNumber"]))
-    report = same_fedcycle(run_fedcycle(write(tmp, "c.csv", csv_text(FED_COLUMNS, rows))), baseline("fedcycle", tmp))
-    assert report["repeated_rows_dropped"] == 3 and report["repeated_cells_differing_from_kept"] == 1
+    report = same_fedcycle(
+        run_fedcycle(write(tmp, "c.csv", csv_text(FED_COLUMNS, rows))), baseline("fedcycle", tmp)
+    )
+    assert (
+        report["repeated_rows_dropped"] == 3 and report["repeated_cells_differing_from_kept"] == 1
+    )
 
 
 @case("fedcycle", "repeated_key", "second_block_with_other_data")
@@ -339,15 +386,31 @@ def _(tmp):
     rows = fed_rows()
     copy = [dict(r) for r in rows[:4]]
     for r in copy:
-        r.update(LengthofCycle="35", EstimatedDayofOvulation="20", LengthofLutealPhase="15", LengthofMenses="7")
-    expect_error("fedcycle", write(tmp, "c.csv", csv_text(FED_COLUMNS, rows + copy)), "appears twice", "the two rows differ")
+        r.update(
+            LengthofCycle="35",
+            EstimatedDayofOvulation="20",
+            LengthofLutealPhase="15",
+            LengthofMenses="7",
+        )
+    expect_error(
+        "fedcycle",
+        write(tmp, "c.csv", csv_text(FED_COLUMNS, rows + copy)),
+        "appears twice",
+        "the two rows differ",
+    )
 
 
 @case("fedcycle", "repeated_key", "gap_in_cycle_numbers")
 def _(tmp):
     rows = fed_rows()
     rows[3]["CycleNumber"] = "6"
-    expect_error("fedcycle", write(tmp, "c.csv", csv_text(FED_COLUMNS, rows)), "column 'CycleNumber'", "has no cycle 4", "file line 5")
+    expect_error(
+        "fedcycle",
+        write(tmp, "c.csv", csv_text(FED_COLUMNS, rows)),
+        "column 'CycleNumber'",
+        "has no cycle 4",
+        "file line 5",
+    )
 
 
 @case("qa", "repeated_key", "duplicate_pair")
@@ -364,7 +427,9 @@ def _(tmp, caplog=None):
 def _(tmp):
     rows = export_rows()
     rows.insert(3, dict(rows[2]))
-    dropped = same_export(run_export(write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows))), baseline("export", tmp))
+    dropped = same_export(
+        run_export(write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows))), baseline("export", tmp)
+    )
     assert dropped["reason"].tolist() == ["duplicate"]
     assert dropped["user_id"].str.fullmatch(r"[0-9a-f]{16}").all()  # pseudonymised
 
@@ -385,11 +450,22 @@ for _name, _col, _value, _fragment in [
     ("age_200", "Age", "200", "years in [10, 60]"),
     ("bmi_3", "BMI", "3", "[10, 80]"),
     ("fractional_cycle_number", "CycleNumber", "1.5", "whole cycle numbers"),
-    ("ovulation_after_cycle_end", "EstimatedDayofOvulation", "40", "ovulation day before the cycle's last day"),
+    (
+        "ovulation_after_cycle_end",
+        "EstimatedDayofOvulation",
+        "40",
+        "ovulation day before the cycle's last day",
+    ),
 ]:
 
     def _make(tmp, col=_col, value=_value, fragment=_fragment):
-        err = expect_error("fedcycle", _fed_cell(tmp, 0, col, value), f"column '{col}'", "row 0 (file line 2)", fragment)
+        err = expect_error(
+            "fedcycle",
+            _fed_cell(tmp, 0, col, value),
+            f"column '{col}'",
+            "row 0 (file line 2)",
+            fragment,
+        )
         assert "fedcycle_checks" in (err.hint or "") or "ovulation" in fragment
 
     case("fedcycle", "implausible", _name)(_make)
@@ -399,7 +475,13 @@ for _name, _col, _value, _fragment in [
 def _(tmp):
     records = qa_records()
     records[1]["answer"] = "a" * BIG
-    err = expect_error("qa", write(tmp, "q.jsonl", jsonl_text(records)), "column 'answer'", "row 1 (file line 2)", "at most 30,000 characters")
+    err = expect_error(
+        "qa",
+        write(tmp, "q.jsonl", jsonl_text(records)),
+        "column 'answer'",
+        "row 1 (file line 2)",
+        "at most 30,000 characters",
+    )
     assert "5,000,000 characters" in err.block()
 
 
@@ -407,21 +489,35 @@ def _(tmp):
 def _(tmp):
     records = qa_records()
     records[3]["question"] = "Why? " * 400
-    expect_error("qa", write(tmp, "q.jsonl", jsonl_text(records)), "column 'question'", "file line 4", "at most 1,000")
+    expect_error(
+        "qa",
+        write(tmp, "q.jsonl", jsonl_text(records)),
+        "column 'question'",
+        "file line 4",
+        "at most 1,000",
+    )
 
 
 @case("export", "implausible", "start_in_1900")
 def _(tmp):
     rows = export_rows()
     rows[4]["period_start"] = "1900-01-05"
-    expect_error("export", write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows)), "column 'period_start'", "file line 6", "on or after 1970-01-01")
+    expect_error(
+        "export",
+        write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows)),
+        "column 'period_start'",
+        "file line 6",
+        "on or after 1970-01-01",
+    )
 
 
 @case("export", "implausible", "start_in_the_future")
 def _(tmp):
     rows = export_rows()
     rows.append({"user_id": rows[0]["user_id"], "period_start": "2031-05-01"})
-    dropped = same_export(run_export(write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows))), baseline("export", tmp))
+    dropped = same_export(
+        run_export(write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows))), baseline("export", tmp)
+    )
     assert dropped[["period_start", "reason"]].values.tolist() == [["2031-05-01", "future"]]
 
 
@@ -448,7 +544,9 @@ for _name, _edit, _fragment in [
     def _make(tmp, edit=_edit, fragment=_fragment):
         records = qa_records()
         edit(records)
-        expect_error("qa", write(tmp, "q.jsonl", jsonl_text(records)), fragment, "row 1 (file line 2)")
+        expect_error(
+            "qa", write(tmp, "q.jsonl", jsonl_text(records)), fragment, "row 1 (file line 2)"
+        )
 
     case("qa", "blank", _name)(_make)
 
@@ -462,7 +560,13 @@ for _name, _col, _value in [
     def _make(tmp, col=_col, value=_value):
         rows = export_rows()
         rows[6][col] = value
-        expect_error("export", write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows)), f"column '{col}'", "row 6 (file line 8)", "empty")
+        expect_error(
+            "export",
+            write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows)),
+            f"column '{col}'",
+            "row 6 (file line 8)",
+            "empty",
+        )
 
     case("export", "blank", _name)(_make)
 
@@ -474,14 +578,21 @@ for _kind in ("fedcycle", "export"):
         def _make(tmp, kind=_kind, sep=_sep, word=_word):
             header = FED_COLUMNS if kind == "fedcycle" else EXPORT_COLUMNS
             rows = fed_rows() if kind == "fedcycle" else export_rows()
-            expect_error(kind, write(tmp, NAME[kind], csv_text(header, rows, sep)), f"separated by {word}", "line 1")
+            expect_error(
+                kind,
+                write(tmp, NAME[kind], csv_text(header, rows, sep)),
+                f"separated by {word}",
+                "line 1",
+            )
 
         case(_kind, "delimiter", f"sep_{_word}")(_make)
 
 
 @case("qa", "delimiter", "json_array_not_lines")
 def _(tmp):
-    expect_error("qa", write(tmp, "q.jsonl", json.dumps(qa_records(), indent=1)), "one JSON array", "line 1")
+    expect_error(
+        "qa", write(tmp, "q.jsonl", json.dumps(qa_records(), indent=1)), "one JSON array", "line 1"
+    )
 
 
 @case("qa", "delimiter", "csv_given_as_jsonl")
@@ -518,20 +629,34 @@ for _kind in ("fedcycle", "qa", "export"):
 
     def _cp1252(tmp, kind=_kind):
         text = _with_accent(kind).replace("é", "’").replace("è", "’")
-        expect_error(kind, write(tmp, NAME[kind], text, encoding="cp1252"), "byte 0x92", "not UTF-8")
+        expect_error(
+            kind, write(tmp, NAME[kind], text, encoding="cp1252"), "byte 0x92", "not UTF-8"
+        )
 
     def _utf16(tmp, kind=_kind):
-        expect_error(kind, write(tmp, NAME[kind], good_file(kind), encoding="utf-16"), "UTF-16", "save the file as UTF-8")
+        expect_error(
+            kind,
+            write(tmp, NAME[kind], good_file(kind), encoding="utf-16"),
+            "UTF-16",
+            "save the file as UTF-8",
+        )
 
     def _utf16_no_bom(tmp, kind=_kind):
-        expect_error(kind, write(tmp, NAME[kind], good_file(kind), encoding="utf-16-le"), "UTF-16", "line 1")
+        expect_error(
+            kind, write(tmp, NAME[kind], good_file(kind), encoding="utf-16-le"), "UTF-16", "line 1"
+        )
 
     def _binary(tmp, kind=_kind):
         data = bytes(random.Random(0).randrange(256) for _ in range(3000)) + b"\x00"
         expect_error(kind, write(tmp, NAME[kind], b"\x89PNG\r\n\x1a\n" + data), "not a text file")
 
     def _gzip(tmp, kind=_kind):
-        expect_error(kind, write(tmp, NAME[kind], gzip.compress(good_file(kind).encode())), "gzip-compressed", "gunzip")
+        expect_error(
+            kind,
+            write(tmp, NAME[kind], gzip.compress(good_file(kind).encode())),
+            "gzip-compressed",
+            "gunzip",
+        )
 
     def _zip(tmp, kind=_kind):
         buffer = io.BytesIO()
@@ -576,13 +701,20 @@ for _kind in ("fedcycle", "export"):
     def _middle(tmp, kind=_kind):
         lines = good_file(kind).splitlines()
         lines.insert(4, lines[0])
-        err = expect_error(kind, write(tmp, NAME[kind], "\n".join(lines) + "\n"), "repeats the header", "file line 5")
+        err = expect_error(
+            kind,
+            write(tmp, NAME[kind], "\n".join(lines) + "\n"),
+            "repeats the header",
+            "file line 5",
+        )
         assert "TypeError" not in str(err)
 
     def _twice(tmp, kind=_kind):
         lines = good_file(kind).splitlines()
         text = "\n".join(lines + lines) + "\n"  # two exports pasted together
-        expect_error(kind, write(tmp, NAME[kind], text), "repeats the header", f"file line {len(lines) + 1}")
+        expect_error(
+            kind, write(tmp, NAME[kind], text), "repeats the header", f"file line {len(lines) + 1}"
+        )
 
     case(_kind, "repeated_header", "header_in_the_middle")(_middle)
     case(_kind, "repeated_header", "two_files_pasted")(_twice)
@@ -615,7 +747,13 @@ for _name, _fmt, _found in [
         for r in rows:
             r["period_start"] = pd.Timestamp(r["period_start"]).strftime(fmt)
         n = len(rows)
-        expect_error("export", write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows)), f"{n} of {n} dates are not ISO", found, "YYYY-MM-DD")
+        expect_error(
+            "export",
+            write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows)),
+            f"{n} of {n} dates are not ISO",
+            found,
+            "YYYY-MM-DD",
+        )
 
     case("export", "date_format", _name)(_make)
 
@@ -623,15 +761,21 @@ for _name, _fmt, _found in [
 @case("export", "date_format", "one_user_one_date")
 def _(tmp):
     text = csv_text(EXPORT_COLUMNS, [{"user_id": "only-me", "period_start": "2026-03-01"}])
-    expect_error("export", write(tmp, "e.csv", text), "no completed cycle: 1 user(s)", "two period starts")
+    expect_error(
+        "export", write(tmp, "e.csv", text), "no completed cycle: 1 user(s)", "two period starts"
+    )
 
 
 @case("export", "date_format", "a_few_bad_dates_are_dropped_and_listed")
 def _(tmp):
     rows = export_rows()
-    rows += [{"user_id": rows[0]["user_id"], "period_start": "31/12/2025"},
-             {"user_id": rows[0]["user_id"], "period_start": "2025-12"}]
-    dropped = same_export(run_export(write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows))), baseline("export", tmp))
+    rows += [
+        {"user_id": rows[0]["user_id"], "period_start": "31/12/2025"},
+        {"user_id": rows[0]["user_id"], "period_start": "2025-12"},
+    ]
+    dropped = same_export(
+        run_export(write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows))), baseline("export", tmp)
+    )
     assert sorted(dropped["period_start"]) == ["2025-12", "31/12/2025"]
     assert set(dropped["reason"]) == {"unparseable"}
 
@@ -639,7 +783,12 @@ def _(tmp):
 # --- long values in messages ------------------------------------------------------------------
 @case("fedcycle", "long_value", "5_mb_cell_in_a_number_column")
 def _(tmp):
-    err = expect_error("fedcycle", _fed_cell(tmp, 1, "LengthofCycle", "9x" * (BIG // 2)), "column 'LengthofCycle'", "file line 3")
+    err = expect_error(
+        "fedcycle",
+        _fed_cell(tmp, 1, "LengthofCycle", "9x" * (BIG // 2)),
+        "column 'LengthofCycle'",
+        "file line 3",
+    )
     assert len(str(err)) < 1000
 
 
@@ -656,7 +805,9 @@ def _(tmp):
     rows = export_rows()
     for r in rows:
         r["period_start"] = "x" * (BIG // 20)
-    err = expect_error("export", write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows)), "column 'period_start'")
+    err = expect_error(
+        "export", write(tmp, "e.csv", csv_text(EXPORT_COLUMNS, rows)), "column 'period_start'"
+    )
     assert len(str(err)) < 2000
 
 
@@ -675,18 +826,27 @@ for _kind in ("fedcycle", "qa", "export"):
 for _kind in ("fedcycle", "export"):
 
     def _header_only(tmp, kind=_kind):
-        expect_error(kind, write(tmp, NAME[kind], good_file(kind).splitlines()[0] + "\n"), "no data rows")
+        expect_error(
+            kind, write(tmp, NAME[kind], good_file(kind).splitlines()[0] + "\n"), "no data rows"
+        )
 
     def _missing_column(tmp, kind=_kind):
         frame = pd.read_csv(io.StringIO(good_file(kind)), dtype=str, keep_default_na=False)
         column = "LengthofCycle" if kind == "fedcycle" else "period_start"
         text = frame.drop(columns=column).to_csv(index=False)
-        expect_error(kind, write(tmp, NAME[kind], text), f"column '{column}'", "missing from the header")
+        expect_error(
+            kind, write(tmp, NAME[kind], text), f"column '{column}'", "missing from the header"
+        )
 
     def _ragged(tmp, kind=_kind):
         lines = good_file(kind).splitlines()
         lines[3] += ",extra,fields"
-        expect_error(kind, write(tmp, NAME[kind], "\n".join(lines) + "\n"), "line 4", "fields like the header")
+        expect_error(
+            kind,
+            write(tmp, NAME[kind], "\n".join(lines) + "\n"),
+            "line 4",
+            "fields like the header",
+        )
 
     case(_kind, "structure", "header_only")(_header_only)
     case(_kind, "structure", "missing_column")(_missing_column)

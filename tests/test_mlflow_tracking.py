@@ -139,4 +139,6 @@ def test_no_key_salt_or_raw_id_in_params_artifacts_or_outputs(client, runs, trac
         assert not any(s.encode() in content for s in secrets), f"a secret was written to {path}"
         assert b"nfp8" not in content, f"a raw FedCycle id was written to {path}"
     cycles = pd.read_parquet(tracked_project / "data" / "03_primary" / "fedcycle_cycles.parquet")
-    assert set(cycles["woman_id"]) <= {PseudonymKey(TEST_KEY).pseudonym(f"nfp8{n:03d}") for n in range(1000)}
+    assert set(cycles["woman_id"]) <= {
+        PseudonymKey(TEST_KEY).pseudonym(f"nfp8{n:03d}") for n in range(1000)
+    }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -36,7 +35,7 @@ def test_a_pseudonym_cannot_be_recomputed_without_the_key():
     # the same attack finds nothing for the keyed pseudonym: not with the old salt, not unsalted,
     # not with an HMAC under a guessed key
     guesses = [
-        lambda i: _old_scheme(i),
+        _old_scheme,
         lambda i: hashlib.sha256(i.encode()).hexdigest()[:12],
         lambda i: PseudonymKey(OLD_SALT * 2).pseudonym(i),
         lambda i: PseudonymKey("0" * 64).pseudonym(i),
@@ -62,7 +61,7 @@ def test_key_is_created_once_in_conf_local_and_git_ignored(tmp_path):
     assert dataset.load() == first  # created once, then reused
     assert key not in repr(dataset) and key not in str(dataset._describe())
     ignored = subprocess.run(
-        ["git", "check-ignore", "-q", "conf/local/credentials.yml"], cwd=PROJECT_ROOT
+        ["git", "check-ignore", "-q", "conf/local/credentials.yml"], cwd=PROJECT_ROOT, check=False
     )
     assert ignored.returncode == 0, "conf/local/credentials.yml must be git-ignored"
 
@@ -95,7 +94,16 @@ def test_the_key_is_no_parameter():
 def test_formula_cells_are_neutralised_but_numbers_are_not():
     df = pd.DataFrame(
         {
-            "text": ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok", None],
+            "text": [
+                '=HYPERLINK("http://x")',
+                "+cmd|' /C calc'!A0",
+                "-2+3",
+                "@SUM(A1)",
+                "\tx",
+                "\rx",
+                "ok",
+                None,
+            ],
             "number_as_text": ["-0.25", "+3", "-1e-3", "-", "12%", "1", "-7", "0.5"],
             "number": [-0.25, -1.0, 2.0, 3.0, -4.5, 0.0, 1e-9, -1e9],
         }
@@ -148,24 +156,40 @@ def test_app_export_run_writes_no_raw_id_and_a_lookup_only_where_asked(tmp_path,
     monkeypatch.chdir(project)
     previous_uri = mlflow.get_tracking_uri()
     bootstrap_project(project)
-    params = {"population_forecast": {"models": ["shrinkage", "median"]}, "population": {"app": {"population_input": {"as_of": "2026-07-01"}}}}
+    params = {
+        "population_forecast": {"models": ["shrinkage", "median"]},
+        "population": {"app": {"population_input": {"as_of": "2026-07-01"}}},
+    }
     try:
-        with KedroSession.create(project_path=project, env="app_export", runtime_params=params) as s:
+        with KedroSession.create(
+            project_path=project, env="app_export", runtime_params=params
+        ) as s:
             s.run(pipeline_name="population", namespaces=["population.app"])
     finally:
         mlflow.set_tracking_uri(previous_uri)
     written = [p for p in (project / "data").rglob("*") if p.is_file() and "01_raw" not in p.parts]
     written += [p for p in (project / "mlruns").rglob("*") if p.is_file()]
-    assert any(p.suffix == ".parquet" for p in written) and any("mlruns" in p.parts for p in written)
+    assert any(p.suffix == ".parquet" for p in written) and any(
+        "mlruns" in p.parts for p in written
+    )
     for path in written:
         content = path.read_bytes()
         for raw in raw_ids:
             assert raw.encode() not in content, f"raw id {raw!r} written to {path}"
         assert TEST_KEY.encode() not in content, f"the key was written to {path}"
-    forecasts = pd.read_parquet(next(p for p in written if p.name == "app_next_period_forecasts.parquet"))
-    assert forecasts["user_id"].str.fullmatch(r"[0-9a-f]{16}").all() and forecasts["user_id"].nunique() == 3
-    table = pd.read_csv(lookup, dtype=str)  # the local lookup maps them back, outside data/ and MLflow
+    forecasts = pd.read_parquet(
+        next(p for p in written if p.name == "app_next_period_forecasts.parquet")
+    )
+    assert (
+        forecasts["user_id"].str.fullmatch(r"[0-9a-f]{16}").all()
+        and forecasts["user_id"].nunique() == 3
+    )
+    table = pd.read_csv(
+        lookup, dtype=str
+    )  # the local lookup maps them back, outside data/ and MLflow
     assert sorted(table["raw_user_id"]) == sorted(raw_ids)
     assert set(table["user_id"]) == set(forecasts["user_id"])
-    drop_report = next(p for p in written if p.name == "app_period_drop_report.csv" and "mlruns" not in p.parts)
+    drop_report = next(
+        p for p in written if p.name == "app_period_drop_report.csv" and "mlruns" not in p.parts
+    )
     assert "'=HYPERLINK" in drop_report.read_text()  # neutralised for spreadsheets

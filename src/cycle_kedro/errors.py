@@ -66,10 +66,7 @@ def _first_line(exc: BaseException) -> str:
 
 def format_block(error: DataValidationError) -> str:
     """The text printed for a data error (ends with how to get the traceback)."""
-    return (
-        f"\n{error.block()}\n"
-        f"  (exit status 1; set {DEBUG_ENV}=1 to see the full traceback)\n"
-    )
+    return f"\n{error.block()}\n  (exit status 1; set {DEBUG_ENV}=1 to see the full traceback)\n"
 
 
 def excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:

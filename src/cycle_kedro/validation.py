@@ -173,7 +173,11 @@ class DataValidationError(DatasetError, ValueError):
         for i, p in enumerate(shown):
             parts = [p.where()] if p.where() and "column" not in common else []
             if "column" in common and p.where():
-                parts = [p.where().split(", ", 1)[-1]] if p.row is not None or p.line is not None else []
+                parts = (
+                    [p.where().split(", ", 1)[-1]]
+                    if p.row is not None or p.line is not None
+                    else []
+                )
             if p.value is not _UNSET:
                 parts.append(f"value {truncate(p.value)}")
             if p.detail and "detail" not in common and p.detail != d.summary:

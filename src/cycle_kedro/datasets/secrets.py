@@ -26,7 +26,9 @@ logger = logging.getLogger(__name__)
 class PseudonymKeyDataset(AbstractDataset[None, PseudonymKey]):
     """The pseudonymisation key from a credentials YAML file (created with a random key if absent)."""
 
-    def __init__(self, *, filepath: str = "conf/local/credentials.yml", metadata: dict | None = None):
+    def __init__(
+        self, *, filepath: str = "conf/local/credentials.yml", metadata: dict | None = None
+    ):
         self._filepath = PurePosixPath(filepath)
         self.metadata = metadata
 

@@ -29,7 +29,11 @@ from cycle_kedro.validation import DataValidationError, Problem, truncate, valid
 
 _MAGIC = [
     (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip FILE)"),
-    (b"PK\x03\x04", "a zip archive (or an .xlsx workbook)", "extract the CSV / JSONL file first, or export it as CSV UTF-8"),
+    (
+        b"PK\x03\x04",
+        "a zip archive (or an .xlsx workbook)",
+        "extract the CSV / JSONL file first, or export it as CSV UTF-8",
+    ),
     (b"BZh", "bzip2-compressed", "decompress it first (bunzip2 FILE)"),
     (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first (unxz FILE)"),
     (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first (unzstd FILE)"),
@@ -72,11 +76,15 @@ def read_text(filepath: str | PurePosixPath, source: str | None = None) -> str:
     data = path.read_bytes()
     if not data.strip():
         raise DataValidationError(
-            source=source, summary="the file is empty (no header, no rows)", hint="is this the right file?"
+            source=source,
+            summary="the file is empty (no header, no rows)",
+            hint="is this the right file?",
         )
     for magic, what, hint in _MAGIC:
         if data.startswith(magic):
-            raise DataValidationError(source=source, summary=f"the file is {what}, not text", hint=hint)
+            raise DataValidationError(
+                source=source, summary=f"the file is {what}, not text", hint=hint
+            )
     for bom, name in _UTF16_32:
         if data.startswith(bom):
             raise DataValidationError(
@@ -87,7 +95,9 @@ def read_text(filepath: str | PurePosixPath, source: str | None = None) -> str:
     nul = data.find(b"\x00")
     if nul >= 0:
         line, col = _line_of(data, nul)
-        utf16 = data[1::2].count(b"\x00") > len(data) // 4 or data[0::2].count(b"\x00") > len(data) // 4
+        utf16 = (
+            data[1::2].count(b"\x00") > len(data) // 4 or data[0::2].count(b"\x00") > len(data) // 4
+        )
         raise DataValidationError(
             source=source,
             line=line,
@@ -211,7 +221,9 @@ class ValidatedCSVDataset(CSVDataset):
         try:
             df = pd.read_csv(io.StringIO(text), **args)
         except pd.errors.EmptyDataError:
-            raise DataValidationError(source=source, summary="the file is empty (no header, no rows)") from None
+            raise DataValidationError(
+                source=source, summary="the file is empty (no header, no rows)"
+            ) from None
         except pd.errors.ParserError as exc:
             raise _parser_error(exc, source) from None
         breaks = _breaks(text, sep, 1)
@@ -235,7 +247,9 @@ def _parser_error(exc: Exception, source: str) -> DataValidationError:
             expected=f"{expected} fields like the header",
             hint="put text that contains the delimiter in double quotes",
         )
-    return DataValidationError(source=source, summary=f"cannot be parsed as CSV: {truncate(msg, 120)}")
+    return DataValidationError(
+        source=source, summary=f"cannot be parsed as CSV: {truncate(msg, 120)}"
+    )
 
 
 class ValidatedJSONLinesDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
@@ -272,8 +286,9 @@ class ValidatedJSONLinesDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
                     value=line,
                     detail=f"not valid JSON ({exc.msg} at character {exc.pos + 1})",
                     expected="one JSON object per line",
-                    hint="the file looks like CSV, not JSON Lines" if looks_csv else
-                    "a repeated or broken line? each line must be a whole JSON object",
+                    hint="the file looks like CSV, not JSON Lines"
+                    if looks_csv
+                    else "a repeated or broken line? each line must be a whole JSON object",
                 ) from None
             if not isinstance(record, dict):
                 raise DataValidationError(

@@ -167,7 +167,9 @@ def test_unparseable_jsonl_line(tmp_path):
     dataset = ValidatedJSONLinesDataset(
         filepath=str(path), schema="cycle_kedro.schemas.MEDQUAD_RAW"
     )
-    with pytest.raises(DataValidationError, match=r"qa.jsonl: row 2 \(file line 3\).*not valid JSON"):
+    with pytest.raises(
+        DataValidationError, match=r"qa.jsonl: row 2 \(file line 3\).*not valid JSON"
+    ):
         dataset.load()
 
 

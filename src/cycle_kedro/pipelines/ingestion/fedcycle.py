@@ -162,7 +162,7 @@ def _check_plausible(df: pd.DataFrame, checks: dict[str, Any], source: str) -> N
             df[column].notna() & (df[column] >= length),
             source,
             column=column,
-            detail=f"not shorter than LengthofCycle",
+            detail="not shorter than LengthofCycle",
             expected=what,
         )
 

@@ -137,5 +137,3 @@ def summarise_synthetic_cycles(daily: pd.DataFrame) -> pd.DataFrame:
     )
     cycles["luteal_length"] = cycles["cycle_length"] - cycles["ovulation_day"]
     return validate(cycles.reset_index(), schemas.CYCLES, source="synthetic_cycles")
-
-

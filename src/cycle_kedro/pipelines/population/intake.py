@@ -71,9 +71,11 @@ def validate_period_starts(
     the column, row and file line. See the module docstring for what is an error and what is
     dropped and reported.
     """
-    source = source_of(period_starts, input_cfg["source"]) if not engine.is_dask_frame(
-        period_starts
-    ) else str(input_cfg["source"])
+    source = (
+        source_of(period_starts, input_cfg["source"])
+        if not engine.is_dask_frame(period_starts)
+        else str(input_cfg["source"])
+    )
     if input_cfg.get("pseudonymise") and pseudonym_key is None:
         raise ValueError("population_input.pseudonymise is true but no pseudonym_key was given")
     key = pseudonym_key if input_cfg.get("pseudonymise") else None
@@ -252,7 +254,9 @@ def build_user_lookup(
     if not input_cfg.get("pseudonymise"):
         return core.empty(LOOKUP_COLUMNS)
     ids = engine.compute(period_starts["user_id"])
-    raw = pd.Series(_text(ids).map(normalise_id, na_action="ignore").dropna().unique(), dtype=object)
+    raw = pd.Series(
+        _text(ids).map(normalise_id, na_action="ignore").dropna().unique(), dtype=object
+    )
     lookup = pd.DataFrame(
         {"user_id": pseudonymise(raw, pseudonym_key, PSEUDONYM_DIGITS), "raw_user_id": raw}
     )

@@ -47,7 +47,12 @@ def _cohort_template() -> Pipeline:
             ),
             Node(
                 build_user_lookup,
-                ["period_starts", "clean_period_starts", "params:population_input", "pseudonym_key"],
+                [
+                    "period_starts",
+                    "clean_period_starts",
+                    "params:population_input",
+                    "pseudonym_key",
+                ],
                 "user_lookup",
                 name="build_user_lookup",
             ),
