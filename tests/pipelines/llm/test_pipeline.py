@@ -23,6 +23,7 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
     fedcycle_forecast,
     synthetic_forecast,
     llm_params,
+    bertscore_encoder,
 ):
     catalog = DataCatalog()
     catalog["medquad_qa"] = medquad_qa
@@ -35,10 +36,13 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
     )
     # consumed inside the pipeline (so released from memory): persist it to read it afterwards
     catalog["llm_evaluation"] = CSVDataset(filepath=str(tmp_path / "llm_evaluation.csv"))
+    catalog["bertscore_encoder"] = bertscore_encoder
     for group, value in llm_params.items():
-        catalog[f"params:{group}"] = value
-    for cohort in ("fedcycle", "synthetic"):
-        catalog[f"params:llm_forecast_qa.{cohort}"] = llm_params["llm_forecast_qa"][cohort]
+        if group in ("fedcycle", "synthetic"):  # the namespaces llm.fedcycle, llm.synthetic
+            for name, options in value.items():
+                catalog[f"params:llm.{group}.{name}"] = options
+        else:
+            catalog[f"params:llm.{group}"] = value
     return catalog
 
 

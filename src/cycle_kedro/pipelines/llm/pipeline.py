@@ -2,25 +2,23 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import (
-    cluster_topics,
-    convert_base_model,
-    curate_corpus,
+from .curation import cluster_topics, curate_corpus, split_by_topic, write_forecast_qa
+from .evaluation import (
     evaluate_answers,
-    format_instructions,
     predict_base_answers,
     predict_lora_answers,
     predict_retrieval_answers,
-    split_by_topic,
-    train_lora_adapter,
-    write_forecast_qa,
     write_sample_report,
 )
+from .training import convert_base_model, format_instructions, train_lora_adapter
 
 COHORTS = ("fedcycle", "synthetic")
+# the forecasting pipeline's per-woman next-cycle forecast of a cohort (an input of this pipeline)
+FORECAST_DATASET = "{cohort}.next_cycle_forecast"
 
 
 def _forecast_qa(cohort: str) -> Pipeline:
+    """``write_forecast_qa`` in namespace ``llm.<cohort>`` (parameters ``llm.<cohort>.forecast_qa``)."""
     template = Pipeline(
         [
             Node(
@@ -33,8 +31,8 @@ def _forecast_qa(cohort: str) -> Pipeline:
     )
     return Pipeline(
         template,
-        namespace=cohort,
-        parameters={"params:forecast_qa": f"params:llm_forecast_qa.{cohort}"},
+        namespace=f"llm.{cohort}",
+        inputs={"next_cycle_forecast": FORECAST_DATASET.format(cohort=cohort)},
     )
 
 
@@ -44,24 +42,24 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 curate_corpus,
-                inputs=[
-                    "medquad_qa",
-                    "fedcycle.forecast_qa",
-                    "synthetic.forecast_qa",
-                    "params:llm_curation",
-                ],
+                inputs={
+                    "medquad_qa": "medquad_qa",
+                    "fedcycle_qa": "llm.fedcycle.forecast_qa",
+                    "synthetic_qa": "llm.synthetic.forecast_qa",
+                    "options": "params:llm.curation",
+                },
                 outputs="llm_corpus",
                 name="curate_corpus",
             ),
             Node(
                 cluster_topics,
-                inputs=["llm_corpus", "params:llm_topics"],
+                inputs=["llm_corpus", "params:llm.topics"],
                 outputs=["llm_corpus_topics", "llm_topic_terms"],
                 name="cluster_topics",
             ),
             Node(
                 split_by_topic,
-                inputs=["llm_corpus_topics", "params:llm_split"],
+                inputs=["llm_corpus_topics", "params:llm.split"],
                 outputs="llm_model_input",
                 name="split_by_topic",
             ),
@@ -71,25 +69,25 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 convert_base_model,
-                inputs="params:llm_model",
+                inputs=["llm_source_model", "llm_source_tokenizer"],
                 outputs=["llm_base_model", "llm_tokenizer"],
                 name="convert_base_model",
             ),
             Node(
                 format_instructions,
-                inputs=["llm_model_input", "llm_tokenizer", "params:llm_prompt"],
+                inputs=["llm_model_input", "llm_tokenizer", "params:llm.prompt"],
                 outputs="llm_instructions",
                 name="format_instructions",
             ),
             Node(
                 train_lora_adapter,
-                inputs=[
-                    "llm_base_model",
-                    "llm_tokenizer",
-                    "llm_instructions",
-                    "params:llm_lora",
-                    "params:llm_training",
-                ],
+                inputs={
+                    "base_model": "llm_base_model",
+                    "tokenizer": "llm_tokenizer",
+                    "instructions": "llm_instructions",
+                    "lora": "params:llm.lora",
+                    "training": "params:llm.training",
+                },
                 outputs=["llm_lora_adapter", "llm_loss_curve"],
                 name="train_lora_adapter",
             ),
@@ -99,24 +97,24 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 predict_base_answers,
-                inputs=[
-                    "llm_base_model",
-                    "llm_tokenizer",
-                    "llm_instructions",
-                    "params:llm_evaluation",
-                ],
+                inputs={
+                    "base_model": "llm_base_model",
+                    "tokenizer": "llm_tokenizer",
+                    "instructions": "llm_instructions",
+                    "options": "params:llm.evaluation",
+                },
                 outputs="llm_base_predictions",
                 name="predict_base_answers",
             ),
             Node(
                 predict_lora_answers,
-                inputs=[
-                    "llm_base_model",
-                    "llm_lora_adapter",
-                    "llm_tokenizer",
-                    "llm_instructions",
-                    "params:llm_evaluation",
-                ],
+                inputs={
+                    "base_model": "llm_base_model",
+                    "adapter": "llm_lora_adapter",
+                    "tokenizer": "llm_tokenizer",
+                    "instructions": "llm_instructions",
+                    "options": "params:llm.evaluation",
+                },
                 outputs="llm_lora_predictions",
                 name="predict_lora_answers",
             ),
@@ -128,26 +126,26 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 evaluate_answers,
-                inputs=[
-                    "llm_base_predictions",
-                    "llm_lora_predictions",
-                    "llm_retrieval_predictions",
-                    "llm_instructions",
-                    "params:llm_evaluation",
-                ],  # fmt: skip
+                inputs={
+                    "base": "llm_base_predictions",
+                    "lora": "llm_lora_predictions",
+                    "retrieval": "llm_retrieval_predictions",
+                    "instructions": "llm_instructions",
+                    "encoder": "bertscore_encoder",
+                },
                 outputs=["llm_evaluation", "llm_metrics"],
                 name="evaluate_answers",
             ),
             Node(
                 write_sample_report,
-                inputs=[
-                    "llm_base_predictions",
-                    "llm_lora_predictions",
-                    "llm_retrieval_predictions",
-                    "llm_instructions",
-                    "llm_evaluation",
-                    "params:llm_evaluation",
-                ],  # fmt: skip
+                inputs={
+                    "base": "llm_base_predictions",
+                    "lora": "llm_lora_predictions",
+                    "retrieval": "llm_retrieval_predictions",
+                    "instructions": "llm_instructions",
+                    "evaluation": "llm_evaluation",
+                    "options": "params:llm.evaluation",
+                },
                 outputs="llm_samples",
                 name="write_sample_report",
             ),
