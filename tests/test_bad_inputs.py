@@ -67,8 +67,8 @@ def _dataset(kind: str, filepath: Path):
 
 def _export_cfg() -> dict:
     app = _entry(CONF / "app_export" / "parameters_population.yml", "population")["app"]
-    base = POPULATION["population"]["app"]["population_input"]
-    return base | app["population_input"] | {"as_of": "2026-07-01"}
+    base = POPULATION["population"]["app"]["input"]
+    return base | app["input"] | {"as_of": "2026-07-01"}
 
 
 def run_fedcycle(path: Path):

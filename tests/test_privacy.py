@@ -77,8 +77,8 @@ def test_the_key_is_no_parameter():
         else:
             yield path, tree
 
-    # population_generator.id_salt only labels the *generated* synthetic app users (no person)
-    synthetic_labels = {("population_generator", "id_salt")}
+    # population.generator.id_salt only labels the *generated* synthetic app users (no person)
+    synthetic_labels = {("population", "generator", "id_salt")}
     for file in conf.rglob("parameters*.yml"):
         for path, value in leaves(yaml.safe_load(file.read_text()) or {}):
             name = path[-1].lower()
@@ -157,8 +157,10 @@ def test_app_export_run_writes_no_raw_id_and_a_lookup_only_where_asked(tmp_path,
     previous_uri = mlflow.get_tracking_uri()
     bootstrap_project(project)
     params = {
-        "population_forecast": {"models": ["shrinkage", "median"]},
-        "population": {"app": {"population_input": {"as_of": "2026-07-01"}}},
+        "population": {
+            "forecast": {"models": ["shrinkage", "median"]},
+            "app": {"input": {"as_of": "2026-07-01"}},
+        }
     }
     try:
         with KedroSession.create(

@@ -8,7 +8,7 @@ Everything is loaded through the project's Kedro catalog (paths stay in ``conf/`
     cycle-ask --env a100 "..."                          # another Kedro environment
 
 Datasets used: ``llm_base_model``, ``llm_tokenizer``, ``llm_lora_adapter`` (latest version) and,
-for ``--explain``, ``<cohort>.next_cycle_forecast``; parameters ``llm.prompt`` and ``llm.ask``. The
+for ``--explain``, ``forecasting.<cohort>.next_cycle_forecast``; parameters ``llm.prompt`` and ``llm.ask``. The
 session's ``RuntimeHooks`` set the offline environment; this entry point runs no pipeline, so it sets
 torch's CPU threads itself, from the same ``runtime.yml`` (``torch_num_threads``).
 """
@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace) -> str:
         catalog, params = context.catalog, context.params["llm"]
         question, template = args.question, ""
         if args.explain:
-            name = f"{args.cohort}.next_cycle_forecast"
+            name = f"forecasting.{args.cohort}.next_cycle_forecast"
             forecast = catalog.load(name)
             question = explain_question(forecast, args.explain, name)
             row = forecast[forecast["woman_id"] == args.explain].iloc[0]

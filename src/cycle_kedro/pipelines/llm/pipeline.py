@@ -14,7 +14,7 @@ from .training import convert_base_model, format_instructions, train_lora_adapte
 
 COHORTS = ("fedcycle", "synthetic")
 # the forecasting pipeline's per-woman next-cycle forecast of a cohort (an input of this pipeline)
-FORECAST_DATASET = "{cohort}.next_cycle_forecast"
+FORECAST_DATASET = "forecasting.{cohort}.next_cycle_forecast"
 
 
 def _forecast_qa(cohort: str) -> Pipeline:

@@ -5,7 +5,7 @@ Input contract (``period_starts``; a user's own export with ``--env app_export``
     user_id       text   the app's user id; surrounding spaces are ignored; never blank
     period_start  text   ISO date "YYYY-MM-DD" (an ISO timestamp or a parquet date also works)
 
-What each kind of bad input gets (``population_input`` parameters per cohort, conf/README.md):
+What each kind of bad input gets (``population.<cohort>.input`` parameters, conf/README.md):
 
 * **error** (the run stops before writing anything): a missing column, a blank ``user_id`` or
   ``period_start``, two ids that differ only by upper/lower case, a date before
@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from cycle_kedro import schemas
+from cycle_kedro.cycles.contracts import CLEAN_COLUMNS
 from cycle_kedro.pseudonyms import PseudonymKey, normalise_id, pseudonymise
 from cycle_kedro.validation import (
     DataValidationError,
@@ -41,7 +42,7 @@ from cycle_kedro.validation import (
     validate,
 )
 
-from . import core, engine
+from . import engine, periods
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,9 @@ def validate_period_starts(
         else str(input_cfg["source"])
     )
     if input_cfg.get("pseudonymise") and pseudonym_key is None:
-        raise ValueError("population_input.pseudonymise is true but no pseudonym_key was given")
+        raise ValueError(
+            "population.<cohort>.input.pseudonymise is true but no pseudonym_key was given"
+        )
     key = pseudonym_key if input_cfg.get("pseudonymise") else None
     if engine.is_dask_frame(period_starts) or engine.is_dask(engine_cfg):
         ddf = engine.to_engine(period_starts, engine_cfg)
@@ -88,8 +91,8 @@ def validate_period_starts(
         checked = _checked(period_starts, source, input_cfg, key)
     cleaned = engine.apply(
         checked,
-        core.clean_starts,
-        core.empty(core.CLEAN_COLUMNS),
+        periods.clean_starts,
+        periods.empty(CLEAN_COLUMNS),
         engine_cfg,
         as_of=input_cfg.get("as_of"),
         min_gap_days=int(input_cfg["min_gap_days"]),
@@ -220,7 +223,7 @@ def _earliest(df: pd.DataFrame, input_cfg: dict, source: str) -> None:
         column="period_start",
         detail="implausibly early",
         expected=f"a date on or after {earliest}",
-        hint="fix the date, or lower population_input.earliest_date in parameters",
+        hint="fix the date, or lower population.<cohort>.input.earliest_date in parameters",
     )
 
 
@@ -252,7 +255,7 @@ def build_user_lookup(
     ``USER_LOOKUP_FILE`` when set, never to reporting or MLflow.
     """
     if not input_cfg.get("pseudonymise"):
-        return core.empty(LOOKUP_COLUMNS)
+        return periods.empty(LOOKUP_COLUMNS)
     ids = engine.compute(period_starts["user_id"])
     raw = pd.Series(
         _text(ids).map(normalise_id, na_action="ignore").dropna().unique(), dtype=object
