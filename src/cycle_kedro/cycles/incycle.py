@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .contracts import NEXT_CYCLE_CURRENT_COLUMNS
 from .robust import ROBUST_MODELS, fit_robust_state, prefix_table, robust_forecast
 
 __all__ = [
@@ -53,16 +54,8 @@ __all__ = [
 ID, T, Y, OV = "woman_id", "cycle_index", "cycle_length", "ovulation_day"
 LUTEAL = "luteal_length"
 
-#: Keys returned by :func:`forecast_current_cycle` (the serving contract).
-INCYCLE_FIELDS = (
-    "days_since_start",
-    "ovulation_day",
-    "incycle_method",
-    "incycle_predicted_length",
-    "incycle_lower_80",
-    "incycle_upper_80",
-    "incycle_predicted_start_day",
-)
+#: Keys returned by :func:`forecast_current_cycle` (the serving contract, see contracts.py).
+INCYCLE_FIELDS = NEXT_CYCLE_CURRENT_COLUMNS
 
 
 def _band(n_prior, bands: Sequence[int]) -> np.ndarray:
