@@ -16,6 +16,7 @@ torch's CPU threads itself, from the same ``runtime.yml`` (``torch_num_threads``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -92,18 +93,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``cycle-ask``: 0 on success, 2 with a one-line message on bad input."""
+    """Entry point of ``cycle-ask``: 0 on success, 2 with a one-line message on bad input.
+
+    Only the answer goes to stdout (``cycle-ask "..." > answer.txt`` holds the answer alone);
+    Kedro's and the libraries' log lines, warnings and progress output go to stderr.
+    """
     args = _parser().parse_args(argv)
+    if args.question is not None and not args.question.strip():
+        _parser().error("the question is empty (only spaces): ask something")
     if bool(args.question) == bool(args.explain):
         _parser().error("give a question or --explain WOMAN_ID (not both)")
     from kedro.io import DatasetError  # noqa: PLC0415
 
     try:
-        text = _run(args)
+        with contextlib.redirect_stdout(sys.stderr):
+            text = _run(args)
     except (DataValidationError, DatasetError) as exc:
         sys.stderr.write(f"cycle-ask: {exc}\n")
         return 2
     sys.stdout.write(text)
+    sys.stdout.flush()
     return 0
 
 

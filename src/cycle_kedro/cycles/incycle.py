@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .contracts import NEXT_CYCLE_CURRENT_COLUMNS
 from .robust import ROBUST_MODELS, fit_robust_state, prefix_table, robust_forecast
 
 __all__ = [
@@ -53,16 +54,8 @@ __all__ = [
 ID, T, Y, OV = "woman_id", "cycle_index", "cycle_length", "ovulation_day"
 LUTEAL = "luteal_length"
 
-#: Keys returned by :func:`forecast_current_cycle` (the serving contract).
-INCYCLE_FIELDS = (
-    "days_since_start",
-    "ovulation_day",
-    "incycle_method",
-    "incycle_predicted_length",
-    "incycle_lower_80",
-    "incycle_upper_80",
-    "incycle_predicted_start_day",
-)
+#: Keys returned by :func:`forecast_current_cycle` (the serving contract, see contracts.py).
+INCYCLE_FIELDS = NEXT_CYCLE_CURRENT_COLUMNS
 
 
 def _band(n_prior, bands: Sequence[int]) -> np.ndarray:
@@ -422,7 +415,9 @@ def expanding_incycle_forecasts(
 
     Args:
         cycles: the test women's cycles (``woman_id``, ``cycle_index``, ``cycle_length``,
-            ``ovulation_day``, ``n_prior``), one row per cycle.
+            ``ovulation_day``, ``n_prior``), one row per cycle, *all* of them (earlier cycles give
+            the luteal history); only rows with ``evaluated`` true (when the column exists) are
+            forecast.
         day1_pred: the day-1 history forecast of each row (aligned on ``cycles.index``), made from
             earlier cycles only.
         state: from :func:`fit_incycle_state` on training women.
@@ -448,6 +443,8 @@ def expanding_incycle_forecasts(
     starts = np.searchsorted(target, np.arange(len(cyc) + 1))
     rows = []
     for ix, r in cyc.iterrows():
+        if not r.get("evaluated", True):  # an unscored row still gives later rows its luteal length
+            continue
         i = pos[ix]
         pred = float(day1_pred.loc[ix])
         luteal_hat = _luteal_forecast(lut_prev[starts[i] : starts[i + 1]], state)

@@ -3,9 +3,10 @@ from kedro.runner import SequentialRunner
 
 from cycle_kedro.datasets.validated import ValidatedCSVDataset, ValidatedJSONLinesDataset
 from cycle_kedro.pipelines.ingestion import create_pipeline
+from cycle_kedro.pseudonyms import PseudonymKey
 from cycle_kedro.schemas import CYCLES
 
-from .conftest import FEDCYCLE_CSV, FEDCYCLE_LOAD_ARGS
+from .conftest import FEDCYCLE_CSV, FEDCYCLE_LOAD_ARGS, TEST_KEY
 from .test_nodes import MEDQUAD
 
 
@@ -19,9 +20,13 @@ def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, 
     catalog["medquad_raw"] = ValidatedJSONLinesDataset(
         filepath=str(MEDQUAD), schema="cycle_kedro.schemas.MEDQUAD_RAW"
     ).load()
-    catalog["params:id_hashing"] = ingestion_params["id_hashing"]
+    catalog["pseudonym_key"] = PseudonymKey(TEST_KEY)
+    catalog["params:fedcycle_checks"] = ingestion_params["fedcycle_checks"]
+    catalog["params:medquad_checks"] = ingestion_params["medquad_checks"]
     catalog["params:synthetic_cohort"] = small_cohort_params
     catalog["params:medquad_licence"] = ingestion_params["medquad_licence"]
+    for variant, overrides in ingestion_params["synthetic_variants"].items():
+        catalog[f"params:synthetic_variants.{variant}"] = {**overrides, "n_women": 12}
 
     outputs = SequentialRunner().run(create_pipeline(), catalog)
 
@@ -35,3 +40,9 @@ def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, 
     women = outputs["fedcycle_women"].load()
     assert women["n_cycles"].sum() == len(fedcycle)
     assert len(outputs["medquad_qa"].load()) == 122
+    # variants for forecasting: planted effects (signal) and long cycles (heavy), 12 women each
+    for variant in ("signal", "heavy"):
+        cohort = outputs[f"synthetic_{variant}_model_input"].load()
+        CYCLES.validate(cohort)
+        assert cohort["woman_id"].nunique() == 12
+        assert not cohort["cycle_length"].equals(synthetic["cycle_length"])

@@ -11,6 +11,10 @@ from .nodes import (
     summarise_synthetic_cycles,
     summarise_women,
 )
+from .synthetic_effects import generate_synthetic_variant
+
+#: synthetic cohort variants generated for the forecasting pipeline (parameters synthetic_variants)
+SYNTHETIC_VARIANTS = ("signal", "heavy")
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -19,7 +23,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 clean_fedcycle,
-                ["fedcycle_raw", "params:id_hashing"],
+                ["fedcycle_raw", "pseudonym_key", "params:fedcycle_checks"],
                 ["fedcycle_cycles", "fedcycle_cleaning_report"],
                 name="clean_fedcycle",
             ),
@@ -61,12 +65,40 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 clean_medquad,
-                ["medquad_raw", "params:medquad_licence"],
+                ["medquad_raw", "params:medquad_licence", "params:medquad_checks"],
                 "medquad_qa",
                 name="clean_medquad",
             ),
+            *_variant_nodes(),
         ]
     )
+
+
+def _variant_nodes() -> list[Node]:
+    """Synthetic cohort variants (``synthetic_<variant>_cycles`` / ``_model_input``) for forecasting."""
+    nodes = []
+    for v in SYNTHETIC_VARIANTS:
+        nodes += [
+            Node(
+                generate_synthetic_variant,
+                ["params:synthetic_cohort", f"params:synthetic_variants.{v}"],
+                f"synthetic_{v}_daily",
+                name=f"generate_synthetic_{v}_cohort",
+            ),
+            Node(
+                summarise_synthetic_cycles,
+                f"synthetic_{v}_daily",
+                f"synthetic_{v}_cycles",
+                name=f"summarise_synthetic_{v}_cycles",
+            ),
+            Node(
+                build_model_input,
+                f"synthetic_{v}_cycles",
+                f"synthetic_{v}_model_input",
+                name=f"build_synthetic_{v}_model_input",
+            ),
+        ]
+    return nodes
 
 
 def create_mcphases_pipeline() -> Pipeline:
@@ -75,7 +107,7 @@ def create_mcphases_pipeline() -> Pipeline:
         [
             Node(
                 build_mcphases_daily,
-                ["mcphases_raw", "params:mcphases"],
+                ["mcphases_raw", "pseudonym_key", "params:mcphases"],
                 "mcphases_daily",
                 name="build_mcphases_daily",
             )

@@ -92,6 +92,6 @@ class CycleEffects:
 
 def generate_synthetic_variant(base: dict[str, Any], overrides: dict[str, Any]) -> pd.DataFrame:
     """Generate a variant of the synthetic cohort: ``base`` settings with ``overrides`` replaced."""
-    from .nodes import generate_synthetic_cohort  # noqa: PLC0415 (nodes imports this module)
+    from .synthetic import generate_synthetic_cohort  # noqa: PLC0415 (it imports this module)
 
     return generate_synthetic_cohort({**base, **overrides})
