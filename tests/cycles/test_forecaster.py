@@ -29,7 +29,9 @@ SERVING = load_params("forecasting_training")["forecasting_training"]
 def cycles() -> pd.DataFrame:
     df = make_cycles(n_women=40, n_cycles=8, seed=3)
     rng = np.random.default_rng(0)
-    return df.assign(ovulation_day=np.where(rng.random(len(df)) < 0.8, df["cycle_length"] - 14, np.nan))
+    return df.assign(
+        ovulation_day=np.where(rng.random(len(df)) < 0.8, df["cycle_length"] - 14, np.nan)
+    )
 
 
 def _pipeline_rows(cycles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -65,7 +67,10 @@ def test_example_request_and_incycle_sentence(cycles):
     out = predict_next(state, pd.DataFrame(EXAMPLE_HISTORIES)).set_index("woman_id")
     a, b = out.loc["A"], out.loc["B"]
     assert a["incycle_method"] == "ovulation" and a["ovulation_day"] == 15
-    assert "Now that ovulation was detected on day 15, your period is expected on day" in a["explanation"]
+    assert (
+        "Now that ovulation was detected on day 15, your period is expected on day"
+        in a["explanation"]
+    )
     start = pd.Timestamp("2026-11-14") + pd.Timedelta(days=a["incycle_predicted_length"])
     assert a["predicted_next_start"] == start.strftime("%Y-%m-%d")
     assert a["next_start_lower_80"] <= a["predicted_next_start"] <= a["next_start_upper_80"]
@@ -79,7 +84,10 @@ def test_example_request_and_incycle_sentence(cycles):
         (lambda d: d.drop(columns="cycle_length"), "missing required column(s) ['cycle_length']"),
         (lambda d: d.assign(cycle_length=-3.0), "column 'cycle_length' must not be negative"),
         (lambda d: d.assign(cycle_index=1), "'cycle_index' repeats within a woman"),
-        (lambda d: d.assign(current_cycle_start="soon"), "'current_cycle_start' must be an ISO date"),
+        (
+            lambda d: d.assign(current_cycle_start="soon"),
+            "'current_cycle_start' must be an ISO date",
+        ),
         (lambda d: d.assign(bmi=500.0), "column 'bmi' must be in"),
     ],
 )

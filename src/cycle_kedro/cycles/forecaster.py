@@ -4,6 +4,7 @@ One copy of the inference code, used by the ``forecasting`` pipeline's ``next_cy
 the ``serving`` pipeline (logged and registered as the MLflow model ``cycle_forecaster``), the
 llm corpus and ``cycle-ask --explain``.
 
+* :func:`women_folds` — the women-held-out folds (one copy: the ``forecasting`` pipeline uses it).
 * :func:`out_of_fold_residuals` — women-held-out out-of-sample residuals of a baseline (the same
   folds and fits as the ``forecasting`` pipeline's ``forecast_predictions``).
 * :func:`fit_forecaster` — everything fitted on the cohort, as a JSON-friendly dict: population
@@ -33,7 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cycle_kedro.schemas import MAX_CYCLE_DAYS
+from cycle_kedro.pseudonyms import content_order
+from cycle_kedro.schemas import CYCLES, MAX_CYCLE_DAYS
 from cycle_kedro.validation import DataValidationError
 
 from .baselines import (
@@ -57,6 +59,7 @@ __all__ = [
     "out_of_fold_residuals",
     "predict_next",
     "validate_histories",
+    "women_folds",
 ]
 
 ID, T, Y = "woman_id", "cycle_index", "cycle_length"
@@ -101,8 +104,16 @@ EXAMPLE_HISTORIES = {
 }
 
 
-def _folds(women: np.ndarray, n_folds: int, seed: int) -> dict[str, int]:
-    """Women-held-out folds exactly as the ``forecasting`` pipeline assigns them."""
+def women_folds(cycles: pd.DataFrame, n_folds: int, seed: int) -> dict[str, int]:
+    """Women-held-out folds ``{woman_id: fold}`` (the ``forecasting`` pipeline's and serving's).
+
+    Women are ordered by their data, not by their pseudonyms (which change with the key), then
+    permuted with ``seed`` and dealt round-robin into ``n_folds`` folds. The order depends on the
+    table's :data:`~cycle_kedro.schemas.CYCLES` columns, so pass the same table (e.g. the cohort's
+    ``*_model_input``) wherever the folds must agree.
+    """
+    data_cols = [c for c in CYCLES.columns if c in cycles.columns and c != ID]
+    women = content_order(cycles, ID, data_cols, KEYS)
     rng = np.random.default_rng(int(seed))
     return dict(zip(rng.permutation(women), np.arange(len(women)) % int(n_folds), strict=True))
 
@@ -119,7 +130,7 @@ def out_of_fold_residuals(
     """
     _check_model(model)
     df = cycles.sort_values(KEYS, ignore_index=True)
-    fold = df[ID].map(_folds(np.sort(df[ID].unique()), n_folds, seed))
+    fold = df[ID].map(women_folds(cycles, n_folds, seed))
     parts = []
     for f in sorted(fold.unique()):
         train, test = df[fold != f], df[fold == f]
@@ -234,7 +245,9 @@ def validate_histories(histories: pd.DataFrame, source: str = "cycle_histories")
 
 
 def _with_optional(df: pd.DataFrame) -> pd.DataFrame:
-    extra = {c: (pd.NaT if r is None else np.nan) for c, r in OPTIONAL_COLUMNS.items() if c not in df}
+    extra = {
+        c: (pd.NaT if r is None else np.nan) for c, r in OPTIONAL_COLUMNS.items() if c not in df
+    }
     return df.assign(**extra).sort_values(KEYS, ignore_index=True)
 
 

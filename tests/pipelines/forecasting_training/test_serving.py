@@ -4,7 +4,8 @@ In a copy of the project: ``ingestion`` (FedCycle tables only), then
 ``kedro run --pipeline=forecasting_training`` through a ``KedroSession`` (logs the model and
 registers version 1 of ``cycle_forecaster`` in the copy's sqlite store). Then MLflow's own server
 is started on ``models:/cycle_forecaster/latest`` as a subprocess, answers two women's histories
-with the forecasting pipeline's own ``next_cycle_forecast`` rows, rejects bad payloads with a 400
+with the forecasting pipeline's own ``next_cycle_forecast`` rows (day-1 and current-cycle
+columns), rejects bad payloads with a 400
 and a message naming the column, and is stopped by its process group in ``finally``.
 """
 
@@ -29,12 +30,19 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
 
-from cycle_kedro.cycles.contracts import NEXT_CYCLE_COLUMNS
-from cycle_kedro.cycles.forecaster import FORECAST_COLUMNS, predict_next
-from cycle_kedro.cycles.incycle import INCYCLE_FIELDS
+from cycle_kedro.cycles.contracts import NEXT_CYCLE_COLUMNS, NEXT_CYCLE_CURRENT_COLUMNS
+from cycle_kedro.cycles.explain import explain_forecast
+from cycle_kedro.cycles.forecaster import FORECAST_COLUMNS
 from cycle_kedro.pipelines.forecasting.folds import prepare_forecast_frame
+from cycle_kedro.pipelines.forecasting.incycle import (
+    add_current_cycle_fields,
+    attach_cycle_details,
+    current_cycle_status,
+    fit_cohort_incycle_state,
+)
 from cycle_kedro.pipelines.forecasting.models import predict_baselines
 from cycle_kedro.pipelines.forecasting.next_cycle import forecast_next_cycle
+from cycle_kedro.pipelines.forecasting.robust import select_cohort_model
 
 from ...conftest import copy_project, load_params
 
@@ -110,7 +118,9 @@ def server(trained):
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"mlflow models serve did not start:\n{(trained / 'serve.log').read_text()[-3000:]}")
+                pytest.fail(
+                    f"mlflow models serve did not start:\n{(trained / 'serve.log').read_text()[-3000:]}"
+                )
             time.sleep(0.5)
         yield base
     finally:
@@ -126,18 +136,30 @@ def server(trained):
 
 @pytest.fixture(scope="module")
 def cohort(trained) -> pd.DataFrame:
-    mi = pd.read_parquet(trained / "data/05_model_input/fedcycle_model_input.parquet")
-    cyc = pd.read_parquet(trained / "data/03_primary/fedcycle_cycles.parquet")
-    return mi.merge(cyc[[*KEYS, "ovulation_day"]], on=KEYS, how="left")
+    return pd.read_parquet(trained / "data/05_model_input/fedcycle_model_input.parquet")
 
 
-def _pipeline_rows(cohort: pd.DataFrame) -> pd.DataFrame:
-    """``forecasting.fedcycle.next_cycle_forecast`` as the forecasting pipeline's nodes build it
-    (its ``forecast_next_cycle`` reads only the out-of-fold ``pred_shrinkage`` of the baselines)."""
+@pytest.fixture(scope="module")
+def cycles(trained) -> pd.DataFrame:
+    return pd.read_parquet(trained / "data/03_primary/fedcycle_cycles.parquet")
+
+
+def _pipeline_rows(cohort: pd.DataFrame, cycles: pd.DataFrame) -> pd.DataFrame:
+    """``forecasting.fedcycle.next_cycle_forecast`` as the forecasting pipeline's own nodes build it.
+
+    Its next-cycle and current-cycle nodes read only the out-of-fold ``pred_shrinkage`` of
+    ``forecast_predictions``, so the baselines stand in for the (slow) full model comparison.
+    """
     fc = load_params("forecasting")["forecasting"]["fedcycle"]
-    frame = prepare_forecast_frame(cohort.drop(columns="ovulation_day"), fc["evaluation"])
+    frame = prepare_forecast_frame(cohort, fc["evaluation"])
     preds = frame.join(predict_baselines(frame).add_prefix("pred_"))
-    return forecast_next_cycle(frame, preds, fc["next_cycle"], fc["intervals"]).set_index("woman_id")
+    base = forecast_next_cycle(frame, preds, fc["next_cycle"], fc["intervals"])
+    details = attach_cycle_details(frame, cycles)
+    state = fit_cohort_incycle_state(
+        details, preds, select_cohort_model(frame, fc["robust"]), fc["incycle"]
+    )
+    rows = add_current_cycle_fields(base, details, state, current_cycle_status(frame))
+    return rows.set_index("woman_id")
 
 
 @pytest.mark.slow
@@ -157,21 +179,24 @@ def test_training_run_logs_and_registers_the_model(trained):
 
 
 @pytest.mark.slow
-def test_served_answers_equal_the_pipeline_rows(server, cohort, trained):
+def test_served_answers_equal_the_pipeline_rows(server, cohort, cycles):
     women = sorted(cohort["woman_id"].unique())[:2]
-    request = cohort[cohort["woman_id"].isin(women)][[*KEYS, "cycle_length", "ovulation_day"]]
+    history = cohort[cohort["woman_id"].isin(women)].merge(
+        cycles[[*KEYS, "ovulation_day"]], on=KEYS, how="left"
+    )
+    request = history[[*KEYS, "cycle_length", "ovulation_day"]]
     status, body = _post(f"{server}/invocations", request)
     assert status == 200, body
     served = pd.DataFrame(body["predictions"]).set_index("woman_id")
     assert list(served.reset_index().columns) == list(FORECAST_COLUMNS)
-    rows = _pipeline_rows(cohort).loc[women]
-    cols = [c for c in NEXT_CYCLE_COLUMNS if c != "woman_id"]
+    rows = _pipeline_rows(cohort, cycles).loc[women]
+    cols = [c for c in (*NEXT_CYCLE_COLUMNS, *NEXT_CYCLE_CURRENT_COLUMNS) if c != "woman_id"]
+    assert list(rows.columns) == cols
+    served = served.astype({c: float for c in cols if rows[c].dtype.kind == "f"})
     pd.testing.assert_frame_equal(served[cols], rows[cols], check_dtype=False, rtol=1e-12)
-    # the in-cycle fields and explanation: the library on the state the model carries
-    state = json.loads((trained / "data/06_models/cycle_forecaster_state.json").read_text())
-    local = predict_next(state, request).set_index("woman_id")
-    for col in (*INCYCLE_FIELDS, "explanation"):
-        assert served[col].tolist() == [None if pd.isna(v) else v for v in local[col]], col
+    assert served["explanation"].tolist() == [
+        explain_forecast(r) for r in served.to_dict("records")
+    ]
     # and on a later cycle day with a detected ovulation
     late = request.assign(days_since_start=20.0, current_ovulation_day=14.0,
                           current_cycle_start="2026-11-01")  # fmt: skip
@@ -188,8 +213,10 @@ def test_served_answers_equal_the_pipeline_rows(server, cohort, trained):
     ("change", "message"),
     [
         (lambda d: d.drop(columns="cycle_length"), "missing inputs ['cycle_length']"),
-        (lambda d: d.assign(cycle_length=np.where(d["cycle_index"] == 2, -3.0, 28.0)),
-         "column 'cycle_length' must not be negative"),  # fmt: skip
+        (
+            lambda d: d.assign(cycle_length=np.where(d["cycle_index"] == 2, -3.0, 28.0)),
+            "column 'cycle_length' must not be negative",
+        ),  # fmt: skip
     ],
 )
 def test_bad_payload_is_a_400_naming_the_column(server, cohort, change, message):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from cycle_kedro.pseudonyms import content_order
+from cycle_kedro.cycles.forecaster import women_folds
 from cycle_kedro.schemas import CYCLES
 from cycle_kedro.validation import DataValidationError, validate
 
@@ -46,16 +46,14 @@ def prepare_forecast_frame(model_input: pd.DataFrame, evaluation: dict[str, Any]
     warmup, n_folds = int(evaluation["warmup_cycles"]), int(evaluation["n_folds"])
     if warmup < 1:
         raise ValueError(f"{source}: evaluation.warmup_cycles must be >= 1, got {warmup}")
-    # women ordered by their data, not by their pseudonyms (which change with the key)
-    data_cols = [c for c in CYCLES.columns if c in df.columns and c != "woman_id"]
-    women = content_order(df, "woman_id", data_cols, KEYS)
+    # women ordered by their data, not by their pseudonyms (the library's, also used by serving)
+    fold_of = women_folds(df, n_folds, int(evaluation["seed"]))
+    women = list(fold_of)
     if len(women) < max(n_folds, 3):
         raise DataValidationError(
             f"{source}: column 'woman_id' has {len(women)} women; need at least "
             f"{max(n_folds, 3)} for {n_folds} women-held-out folds"
         )
-    rng = np.random.default_rng(int(evaluation["seed"]))
-    fold_of = dict(zip(rng.permutation(women), np.arange(len(women)) % n_folds, strict=True))
     out = df.sort_values(KEYS, ignore_index=True)
     out["fold"] = out["woman_id"].map(fold_of).astype(int)
     out["n_prior"] = out.groupby("woman_id").cumcount().astype(int)

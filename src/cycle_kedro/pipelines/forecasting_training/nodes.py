@@ -30,7 +30,9 @@ def attach_ovulation_days(model_input: pd.DataFrame, cycles: pd.DataFrame) -> pd
     if "ovulation_day" not in cycles:
         return model_input.assign(ovulation_day=np.nan)
     days = cycles[[*KEYS, "ovulation_day"]].drop_duplicates(KEYS)
-    out = model_input.drop(columns="ovulation_day", errors="ignore").merge(days, on=KEYS, how="left")
+    out = model_input.drop(columns="ovulation_day", errors="ignore").merge(
+        days, on=KEYS, how="left"
+    )
     logger.info(
         "%d cycles of %d women, ovulation day recorded for %.0f%%",
         len(out),
@@ -41,11 +43,12 @@ def attach_ovulation_days(model_input: pd.DataFrame, cycles: pd.DataFrame) -> pd
 
 
 def compute_calibration_residuals(
-    training_cycles: pd.DataFrame, calibration: dict[str, Any], forecaster: dict[str, Any]
+    model_input: pd.DataFrame, calibration: dict[str, Any], forecaster: dict[str, Any]
 ) -> pd.DataFrame:
-    """Women-held-out residuals of the forecaster's model (the ``forecasting`` pipeline's folds)."""
+    """Women-held-out residuals of the forecaster's model on the cohort's model input (the same
+    table, folds and fits as the ``forecasting`` pipeline's out-of-fold ``pred_<model>``)."""
     return out_of_fold_residuals(
-        training_cycles,
+        model_input,
         forecaster["model"],
         n_folds=int(calibration["n_folds"]),
         seed=int(calibration["seed"]),

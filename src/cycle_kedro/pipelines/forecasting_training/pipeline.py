@@ -33,7 +33,11 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 compute_calibration_residuals,
-                ["forecaster_training_cycles", "params:forecasting_training.calibration", "params:forecasting_training.forecaster"],
+                [
+                    "fedcycle_model_input",
+                    "params:forecasting_training.calibration",
+                    "params:forecasting_training.forecaster",
+                ],
                 "forecaster_calibration_residuals",
                 name="compute_calibration_residuals",
             ),
