@@ -119,3 +119,21 @@ def load_or_create_key(path: str | os.PathLike) -> PseudonymKey:
     os.chmod(path, 0o600)
     logger.warning("Created a new pseudonymisation key in %s (keep it private)", path)
     return PseudonymKey(new)
+
+
+def content_order(
+    df: pd.DataFrame, id_col: str, columns: list[str], sort_by: list[str] | None = None
+) -> np.ndarray:
+    """The ids of ``df`` in an order fixed by each id's *data*, not by its pseudonym.
+
+    Pseudonyms change with the key (every install has its own), so anything seeded that walks over
+    ids (fold assignment, sampling) must start from an order that does not depend on them: the ids
+    sorted by a SHA-256 digest of their ``columns`` (rows in ``sort_by`` order). Ids with identical
+    data are interchangeable, so their relative order does not matter.
+    """
+    rows = df.sort_values(sort_by or [id_col], kind="stable")
+    values = rows[columns].astype(str).agg("\x1f".join, axis=1)
+    digest = values.groupby(rows[id_col], sort=True).agg(
+        lambda v: hashlib.sha256("\x1e".join(v).encode()).hexdigest()
+    )
+    return digest.sort_values(kind="stable").index.to_numpy()
