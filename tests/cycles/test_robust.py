@@ -88,3 +88,17 @@ def test_inner_cv_selection_sees_training_women_only_and_picks_the_better_model(
     assert seen == set(train["woman_id"])
     assert best == "student_t_eb"
     assert scores["constant_20"] > scores["student_t_eb"]
+
+
+def test_inner_cv_selection_does_not_depend_on_the_pseudonyms():
+    train = make_cohort(n_women=30, seed=9)
+
+    def candidates(inner_train, inner_test):
+        st = fit_robust_state(inner_train, ROBUST_OPTIONS)
+        return expanding_robust_forecasts(inner_test, st, models=("huber_eb", "student_t_eb"))
+
+    ids = train["woman_id"].unique()
+    relabel = dict(zip(ids, [f"{i:012x}" for i in np.random.default_rng(3).permutation(len(ids))]))
+    first = select_model_inner_cv(train, candidates, n_folds=3, seed=0)
+    other = train.assign(woman_id=train["woman_id"].map(relabel))
+    assert select_model_inner_cv(other, candidates, n_folds=3, seed=0) == first

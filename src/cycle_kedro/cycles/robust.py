@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cycle_kedro.pseudonyms import content_order
+
 __all__ = [
     "ROBUST_MODELS",
     "expanding_robust_forecasts",
@@ -293,7 +295,8 @@ def select_model_inner_cv(
             (one column per candidate, aligned on ``inner_test.index``), each fitted on
             ``inner_train`` only.
         n_folds: inner folds.
-        seed: fold assignment seed.
+        seed: fold assignment seed (women ordered by their data first, so the folds do not
+            depend on the pseudonyms).
         min_prior: a row is scored when it has at least this many earlier cycles.
         metric: ``"mae"`` or ``"rmse"``.
 
@@ -301,7 +304,8 @@ def select_model_inner_cv(
         The chosen model name (lowest inner-CV ``metric``; ties broken by candidate order) and
         every candidate's score.
     """
-    women = np.sort(train[ID].unique())
+    # women in an order fixed by their data, not by their pseudonyms (which change with the key)
+    women = content_order(train, ID, [T, value], [ID, T])
     rng = np.random.default_rng(seed)
     fold_of = dict(zip(rng.permutation(women), np.arange(len(women)) % n_folds, strict=True))
     fold = train[ID].map(fold_of)
