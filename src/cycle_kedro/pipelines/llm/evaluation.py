@@ -1,0 +1,279 @@
+"""Evaluation of grounded answers: systems side by side, per-answer rows, paired bootstrap CIs.
+
+Systems (names used in every table): ``base``, ``base_rag``, ``lora``, ``lora_rag``, ``retrieval``
+(the top passage as the answer). Every system answers the same questions; the per-answer table has
+one row per (system, question) with the raw and the safety-passed answer, its sources, flags, the
+reference-answer NLL given the system's own prompt (no reference token is cut: the prompt is cut
+from the left if needed and both cuts are counted), ROUGE-L, BERTScore F1 and abstention.
+Summaries pool perplexity (exp of total NLL / tokens) and take corpus BLEU; each difference to
+``base`` gets a paired bootstrap 95% CI (questions resampled with replacement, same draws for all).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from . import metrics as M
+from . import modeling as T
+from . import rag as G
+from . import safety as S
+
+if TYPE_CHECKING:
+    from .retrieval import RetrievalIndex, TextEncoder
+
+logger = logging.getLogger(__name__)
+
+SYSTEMS = ("base", "base_rag", "lora", "lora_rag", "retrieval")
+QUESTION_COLUMNS = ["question_id", "kind", "question", "reference", "qtype", "focus", "doc_id", "url", "allowed"]
+
+
+def questions_table(df: pd.DataFrame, kind: str, reference_words: int) -> pd.DataFrame:
+    """Normalise a Q&A table (``question``, optional ``answer``/``qtype``/``focus``/``doc_id``/``url``/``source``).
+
+    ``reference`` is the answer's head (``reference_words`` words at a sentence end, "" when the
+    answer is missing); ``allowed`` is extra text a safety pass may take numbers from (the forecast
+    explanation written from the row's numbers, for forecast questions).
+    """
+    out = pd.DataFrame(index=df.index)
+    out["question"] = df["question"].astype(str)
+    answer = df["answer"].fillna("").astype(str) if "answer" in df else pd.Series("", index=df.index)
+    out["reference"] = answer.map(lambda a: G.reference_head(a, reference_words))
+    for col in ("qtype", "focus", "doc_id", "url"):
+        out[col] = df[col].fillna("").astype(str) if col in df else ""
+    if "source" in df and "doc_id" not in df:
+        out["doc_id"] = df["source"].fillna("").astype(str)
+    out["kind"] = kind
+    out["allowed"] = answer if kind == "forecast" else ""
+    return out.reset_index(drop=True).assign(question_id=lambda d: [f"{kind}-{i}" for i in d.index])[
+        QUESTION_COLUMNS
+    ]
+
+
+def retrieve_contexts(
+    questions: pd.DataFrame, index: RetrievalIndex, encoder: TextEncoder, k: int
+) -> pd.DataFrame:
+    """Add the top-``k`` passages (ids, texts, foci, URLs, documents) of every non-forecast question."""
+    ask = questions["kind"] != "forecast"
+    hits = index.search(questions.loc[ask, "question"].tolist(), encoder, k=k)
+    empty: list = []
+    cols = {"passage_ids": [], "passage_texts": [], "passage_foci": [], "passage_urls": [], "passage_docs": []}
+    it = iter(hits)
+    for use in ask:
+        h = next(it) if use else None
+        for key, src in (("passage_ids", "passage_id"), ("passage_texts", "text"), ("passage_foci", "focus"),
+                         ("passage_urls", "url"), ("passage_docs", "doc_id")):  # fmt: skip
+            cols[key].append(h[src].tolist() if h is not None else list(empty))
+    out = questions.assign(**cols)
+    return out.assign(**_retrieval_hits(out, index))
+
+
+def _retrieval_hits(contexts: pd.DataFrame, index: RetrievalIndex) -> dict[str, list]:
+    """Per question: does the index hold a sibling (same focus), and did the top k find one?
+
+    ``hit_topic``: a passage of the question's embedding topic was retrieved (needs ``topic`` on
+    both the questions and the index passages; NaN otherwise).
+    """
+    from .topics import focus_key  # noqa: PLC0415
+
+    keys = set(index.passages["focus"].map(focus_key))
+    has_sibling, hit_focus, hit_topic = [], [], []
+    topic_of = dict(zip(index.passages["passage_id"], index.passages.get("topic", pd.Series(dtype=float)), strict=False))
+    for _, r in contexts.iterrows():
+        key = focus_key(r["focus"]) if r["focus"] else ""
+        sib = r["kind"] != "forecast" and key in keys
+        has_sibling.append(sib)
+        hit_focus.append(float(any(focus_key(f) == key for f in r["passage_foci"])) if sib else np.nan)
+        t = r.get("topic", np.nan)
+        found = [topic_of.get(p) for p in r["passage_ids"]]
+        hit_topic.append(float(t in found) if pd.notna(t) and topic_of and r["kind"] != "forecast" else np.nan)
+    return {"has_sibling": has_sibling, "hit_focus": hit_focus, "hit_topic": hit_topic}
+
+
+def _passages(row: pd.Series) -> list[dict[str, str]]:
+    return [
+        {"focus": f, "text": t, "url": u}
+        for f, t, u in zip(row["passage_foci"], row["passage_texts"], row["passage_urls"], strict=True)
+    ]
+
+
+def system_prompts(
+    contexts: pd.DataFrame, tokenizer: Any, prompt: dict[str, Any], use_retrieval: bool
+) -> tuple[list[str], list[str]]:
+    """(prompt, completion) of every question in the tokenizer's chat format, with or without sources."""
+    pairs = [
+        T.chat_pair(
+            tokenizer, prompt["system"],
+            G.user_message(r["question"], _passages(r) if use_retrieval else [], prompt),
+            r["reference"],
+        )
+        for _, r in contexts.iterrows()
+    ]  # fmt: skip
+    return [p for p, _ in pairs], [c for _, c in pairs]
+
+
+def _score_reference(model: Any, tokenizer: Any, prompts: list[str], completions: list[str], options: dict[str, Any], device: str) -> pd.DataFrame:
+    """Reference-token NLL given each prompt; the reference is never cut (cuts are counted)."""
+    examples, cut_prompt, cut_ref, n_ref = [], [], [], []
+    for p, c in zip(prompts, completions, strict=True):
+        p_ids = tokenizer(p, add_special_tokens=False)["input_ids"]
+        c_ids = tokenizer(c, add_special_tokens=False)["input_ids"]
+        keep_c = c_ids[: options["max_length"] - 1]
+        keep_p = p_ids[-max(options["max_length"] - len(keep_c), 1) :]
+        examples.append((keep_p + keep_c, [T.IGNORE] * len(keep_p) + keep_c))
+        cut_prompt.append(len(p_ids) - len(keep_p))
+        cut_ref.append(len(c_ids) - len(keep_c))
+        n_ref.append(len(c_ids))
+    nll, count = T.score_answers(
+        model, examples, pad=T.pad_id(tokenizer), batch_size=options["batch_size"], device=device
+    )
+    return pd.DataFrame(
+        {"nll": nll, "n_tokens": count, "ref_tokens": n_ref, "ref_tokens_cut": cut_ref, "prompt_tokens_cut": cut_prompt}
+    )
+
+
+def answer_with_model(
+    model: Any,
+    tokenizer: Any,
+    contexts: pd.DataFrame,
+    system: str,
+    use_retrieval: bool,
+    options: dict[str, Any],
+    prompt: dict[str, Any],
+) -> pd.DataFrame:
+    """Raw greedy answers and reference NLL of one system on every question (progress bar)."""
+    device = T.resolve_device(options["device"], options.get("torch_threads"))
+    prompts, completions = system_prompts(contexts, tokenizer, prompt, use_retrieval)
+    has_ref = contexts["reference"].str.len() > 0
+    scored = _score_reference(model, tokenizer, prompts, completions, options, device)
+    scored.loc[~has_ref.to_numpy(), ["nll", "n_tokens"]] = [np.nan, 0]
+    answers = T.generate(
+        model, tokenizer, prompts, max_new_tokens=options["max_new_tokens"], batch_size=options["batch_size"],
+        device=device, max_prompt_tokens=options["max_length"], progress=f"generate {system}",
+    )  # fmt: skip
+    logger.info("%s: %d answers", system, len(answers))
+    return scored.assign(
+        question_id=contexts["question_id"].to_numpy(), system=system, raw_answer=answers,
+        used_retrieval=use_retrieval,
+    )  # fmt: skip
+
+
+def answer_with_retrieval(contexts: pd.DataFrame) -> pd.DataFrame:
+    """The top retrieved passage as the answer (no NLL); forecast questions get no answer."""
+    top = [t[0] if len(t) else "" for t in contexts["passage_texts"]]
+    return pd.DataFrame({
+        "question_id": contexts["question_id"].to_numpy(), "system": "retrieval", "raw_answer": top,
+        "used_retrieval": True, "nll": np.nan, "n_tokens": 0, "ref_tokens": 0, "ref_tokens_cut": 0,
+        "prompt_tokens_cut": 0,
+    })  # fmt: skip
+
+
+def apply_safety(answers: pd.DataFrame, contexts: pd.DataFrame, rule: dict[str, Any], prompt: dict[str, Any], min_overlap: float) -> pd.DataFrame:
+    """Safety pass and citations on every answer (allowed: question, passages shown, forecast row)."""
+    ctx = contexts.set_index("question_id")
+    rows = []
+    for r in answers.itertuples(index=False):
+        c = ctx.loc[r.question_id]
+        shown = _passages(c) if r.used_retrieval else []
+        allowed = " ".join([c["allowed"], *(p["text"] for p in shown)])
+        res = S.safety_pass(r.raw_answer, c["question"], allowed, rule, qtype=c["qtype"])
+        abstained = G.is_abstention(res.answer, prompt["abstain"])
+        rows.append({
+            "answer": res.answer, "sources": [] if abstained else G.cited_sources(res.answer, shown, min_overlap),
+            "flag_numbers": len(res.numbers), "flag_contacts": len(res.contacts),
+            "flag_phones": len(res.phones), "flag_urls": len(res.urls), "flag_emails": len(res.emails),
+            "flagged": res.flagged, "replaced": res.replaced, "pointer_added": res.pointer_added,
+            "abstained": abstained,
+            "residual_contacts": _residual_contacts(res.answer, f"{c['question']} {allowed}"),
+            "numbers_supported": M.numbers_supported(res.answer, f"{c['question']} {allowed}"),
+        })  # fmt: skip
+    return answers.reset_index(drop=True).join(pd.DataFrame(rows))
+
+
+def _residual_contacts(answer: str, allowed: str) -> int:
+    left = S.find_invented(answer, allowed)
+    return len(left["phones"]) + len(left["urls"]) + len(left["emails"])
+
+
+def score_rows(answers: pd.DataFrame, contexts: pd.DataFrame, bertscore: Any, options: dict[str, Any]) -> pd.DataFrame:
+    """Per-answer ROUGE-L, BERTScore F1 and retrieval hits against the references (where given)."""
+    df = answers.merge(contexts, on="question_id", how="left", validate="many_to_one")
+    has_ref = df["reference"].str.len() > 0
+    df["rouge_l"] = np.nan
+    df["bertscore_f1"] = np.nan
+    if has_ref.any():
+        preds, refs = df.loc[has_ref, "answer"].tolist(), df.loc[has_ref, "reference"].tolist()
+        df.loc[has_ref, "rouge_l"] = M.rouge_l_scores(preds, refs)
+        df.loc[has_ref, "bertscore_f1"] = bertscore(preds, refs)
+    return df
+
+
+def _summary(part: pd.DataFrame) -> dict[str, float]:
+    scored = part["nll"].notna().any()
+    refs = part["reference"].str.len() > 0
+    return {
+        "n": len(part),
+        "perplexity": T.perplexity(float(part["nll"].sum()), int(part["n_tokens"].sum())) if scored else np.nan,
+        "bleu": M.bleu(part.loc[refs, "answer"].tolist(), part.loc[refs, "reference"].tolist()) if refs.any() else np.nan,
+        "rouge_l": float(part["rouge_l"].mean()),
+        "bertscore_f1": float(part["bertscore_f1"].mean()),
+        "flagged_rate": float(part["flagged"].mean()),
+        "flagged_contact_rate": float((part["flag_contacts"] > 0).mean()),
+        "abstention_rate": float(part["abstained"].mean()),
+        "numbers_supported": float(part["numbers_supported"].mean()),
+        "ref_tokens_cut": int(part["ref_tokens_cut"].sum()),
+    }
+
+
+METRICS = ("perplexity", "bleu", "rouge_l", "bertscore_f1", "flagged_rate", "abstention_rate")
+
+
+def summarise(scores: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
+    """One row per system: metrics, and (system - base) with paired bootstrap 95% CIs.
+
+    Perplexity's difference is relative (``ppl_change`` = system / base - 1).
+    """
+    questions = sorted(scores["question_id"].unique())
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(questions), size=(n_boot, len(questions)))
+    by_sys = {s: p.set_index("question_id").loc[questions].reset_index() for s, p in scores.groupby("system", sort=False)}
+    base = by_sys.get("base")
+    rows = []
+    for system, part in by_sys.items():
+        row = {"system": system, **_summary(part)}
+        if base is not None and system != "base":
+            for metric in METRICS:
+                point, lo, hi = _paired_ci(part, base, metric, draws)
+                key = "ppl_change" if metric == "perplexity" else f"d_{metric}"
+                row.update({key: point, f"{key}_lo": lo, f"{key}_hi": hi})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _stat(part: pd.DataFrame, metric: str, idx: np.ndarray) -> float:
+    p = part.iloc[idx]
+    if metric == "perplexity":
+        if p["nll"].isna().all():
+            return np.nan
+        return T.perplexity(float(p["nll"].sum()), int(p["n_tokens"].sum()))
+    if metric == "bleu":
+        return M.bleu(p["answer"].tolist(), p["reference"].tolist())
+    return float(p[metric].astype(float).mean())
+
+
+def _paired_ci(part: pd.DataFrame, base: pd.DataFrame, metric: str, draws: np.ndarray) -> tuple[float, float, float]:
+    every = np.arange(len(part))
+
+    def diff(idx: np.ndarray) -> float:
+        a, b = _stat(part, metric, idx), _stat(base, metric, idx)
+        return a / b - 1 if metric == "perplexity" else a - b
+
+    point = diff(every)
+    if not np.isfinite(point):
+        return np.nan, np.nan, np.nan
+    boots = np.array([diff(d) for d in (draws if metric != "bleu" else draws[: max(len(draws) // 5, 50)])])
+    lo, hi = np.nanpercentile(boots, [2.5, 97.5])
+    return float(point), float(lo), float(hi)
