@@ -128,3 +128,15 @@ KNOWLEDGE_BASE = pa.DataFrameSchema(
     strict=False,
     name="knowledge_base",
 )
+
+# A user's Q&A file for `cycle-ask --eval`: question, answer, optional source (URL or MedQuAD id), focus.
+USER_QA = pa.DataFrameSchema(
+    {
+        "question": Column(str, Check.str_length(min_value=1)),
+        "answer": Column(str, nullable=True, required=False),
+        "source": Column(str, nullable=True, required=False),
+        "focus": Column(str, nullable=True, required=False),
+    },
+    strict=False,
+    name="user_qa",
+)

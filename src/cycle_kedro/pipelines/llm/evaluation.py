@@ -44,8 +44,13 @@ def questions_table(df: pd.DataFrame, kind: str, reference_words: int) -> pd.Dat
     out["reference"] = answer.map(lambda a: G.reference_head(a, reference_words))
     for col in ("qtype", "focus", "doc_id", "url"):
         out[col] = df[col].fillna("").astype(str) if col in df else ""
-    if "source" in df and "doc_id" not in df:
-        out["doc_id"] = df["source"].fillna("").astype(str)
+    if "source" in df:  # a user's file: a URL or a MedQuAD document id
+        src = df["source"].fillna("").astype(str)
+        is_url = src.str.startswith("http")
+        if "url" not in df:
+            out["url"] = src.where(is_url, "")
+        if "doc_id" not in df:
+            out["doc_id"] = src.where(~is_url, "")
     out["kind"] = kind
     out["allowed"] = answer if kind == "forecast" else ""
     return out.reset_index(drop=True).assign(question_id=lambda d: [f"{kind}-{i}" for i in d.index])[
@@ -261,7 +266,8 @@ def _stat(part: pd.DataFrame, metric: str, idx: np.ndarray) -> float:
         return T.perplexity(float(p["nll"].sum()), int(p["n_tokens"].sum()))
     if metric == "bleu":
         return M.bleu(p["answer"].tolist(), p["reference"].tolist())
-    return float(p[metric].astype(float).mean())
+    column = {"flagged_rate": "flagged", "abstention_rate": "abstained"}.get(metric, metric)
+    return float(p[column].astype(float).mean())
 
 
 def _paired_ci(part: pd.DataFrame, base: pd.DataFrame, metric: str, draws: np.ndarray) -> tuple[float, float, float]:
@@ -277,3 +283,46 @@ def _paired_ci(part: pd.DataFrame, base: pd.DataFrame, metric: str, draws: np.nd
     boots = np.array([diff(d) for d in (draws if metric != "bleu" else draws[: max(len(draws) // 5, 50)])])
     lo, hi = np.nanpercentile(boots, [2.5, 97.5])
     return float(point), float(lo), float(hi)
+
+
+def run_systems(
+    questions: pd.DataFrame,
+    systems: list[str],
+    *,
+    base_model: Any,
+    adapter: Any,
+    tokenizer: Any,
+    index: RetrievalIndex,
+    encoder: TextEncoder,
+    bertscore: Any,
+    params: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Answer and score ``questions`` with each of ``systems``: (per-answer rows, summary table).
+
+    The entry point for any Q&A table (``cycle-ask --eval``); ``params`` is the ``llm`` parameter
+    group (``retrieval``, ``generation``, ``prompt``, ``evaluation``). The adapter is attached to a
+    copy of ``base_model`` (``base_model`` is unchanged).
+    """
+    unknown = sorted(set(systems) - set(SYSTEMS))
+    if unknown:
+        raise ValueError(f"unknown system(s) {unknown}; choose from {list(SYSTEMS)}")
+    contexts = retrieve_contexts(questions, index, encoder, params["retrieval"]["k"])
+    gen, prompt, ev = params["generation"], params["prompt"], params["evaluation"]
+    parts = []
+    models = {"base": base_model}
+    if {"lora", "lora_rag"} & set(systems):
+        from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
+
+        models["lora"] = attach_adapter(base_model, adapter)
+    for system in systems:
+        if system == "retrieval":
+            parts.append(answer_with_retrieval(contexts))
+        else:
+            model = models["lora" if system.startswith("lora") else "base"]
+            parts.append(answer_with_model(model, tokenizer, contexts, system, system.endswith("_rag"), gen, prompt))
+    answers = pd.concat(parts, ignore_index=True)
+    safe = apply_safety(answers, contexts, ev["safety"], prompt, ev["cite_min_overlap"])
+    scores = score_rows(safe, contexts, bertscore, ev)
+    has_ref = scores["reference"].str.len() > 0
+    summary = summarise(scores[has_ref], ev["n_bootstrap"], ev["seed"]) if has_ref.any() else pd.DataFrame()
+    return scores, summary

@@ -1,23 +1,27 @@
-"""The ``llm`` pipeline: curated women's-health corpus → LoRA adapter → held-out evaluation."""
+"""The ``llm`` pipeline: knowledge base → topics, held-out split, retrieval index → RAFT LoRA → evaluation."""
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import (
-    cluster_topics,
-    convert_base_model,
-    curate_corpus,
-    evaluate_answers,
-    format_instructions,
-    predict_base_answers,
-    predict_lora_answers,
-    predict_retrieval_answers,
-    split_by_topic,
-    train_lora_adapter,
-    write_forecast_qa,
-    write_sample_report,
+from .assessment import (
+    answer_base,
+    answer_lora,
+    answer_retrieval_only,
+    score_answers,
+    summarise_evaluation,
+    write_grounded_report,
 )
+from .grounding import (
+    build_eval_questions,
+    build_raft_instructions,
+    build_retrieval_index,
+    model_question_topics,
+    retrieve_passages,
+    split_held_out,
+)
+from .nodes import convert_base_model, train_lora_adapter, write_forecast_qa
 
 COHORTS = ("fedcycle", "synthetic")
+_FORECAST_QA = ["fedcycle.forecast_qa", "synthetic.forecast_qa"]
 
 
 def _forecast_qa(cohort: str) -> Pipeline:
@@ -38,36 +42,50 @@ def _forecast_qa(cohort: str) -> Pipeline:
     )
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    """Corpus, topic split, LoRA training on the base model, evaluation of base/LoRA/retrieval."""
-    corpus = Pipeline(
+def _grounding() -> Pipeline:
+    return Pipeline(
         [
             Node(
-                curate_corpus,
+                model_question_topics,
+                inputs=["knowledge_base", "llm_text_encoder", "params:llm.topics"],
+                outputs=["llm_kb_topics", "llm_topic_terms"],
+                name="model_question_topics",
+            ),
+            Node(
+                split_held_out,
+                inputs=["llm_kb_topics", "params:llm.split"],
+                outputs="llm_kb_split",
+                name="split_held_out",
+            ),
+            Node(
+                build_retrieval_index,
+                inputs=["llm_kb_split", "llm_text_encoder", "params:llm.index"],
+                outputs="llm_retrieval_index",
+                name="build_retrieval_index",
+            ),
+            Node(
+                build_eval_questions,
+                inputs=["llm_kb_split", *_FORECAST_QA, "params:llm.eval_set"],
+                outputs="llm_eval_questions",
+                name="build_eval_questions",
+            ),
+            Node(
+                retrieve_passages,
                 inputs=[
-                    "medquad_qa",
-                    "fedcycle.forecast_qa",
-                    "synthetic.forecast_qa",
-                    "params:llm_curation",
+                    "llm_eval_questions",
+                    "llm_retrieval_index",
+                    "llm_text_encoder",
+                    "params:llm.retrieval",
                 ],
-                outputs="llm_corpus",
-                name="curate_corpus",
-            ),
-            Node(
-                cluster_topics,
-                inputs=["llm_corpus", "params:llm_topics"],
-                outputs=["llm_corpus_topics", "llm_topic_terms"],
-                name="cluster_topics",
-            ),
-            Node(
-                split_by_topic,
-                inputs=["llm_corpus_topics", "params:llm_split"],
-                outputs="llm_model_input",
-                name="split_by_topic",
+                outputs="llm_eval_contexts",
+                name="retrieve_passages",
             ),
         ]
     )
-    model = Pipeline(
+
+
+def _training() -> Pipeline:
+    return Pipeline(
         [
             Node(
                 convert_base_model,
@@ -76,10 +94,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="convert_base_model",
             ),
             Node(
-                format_instructions,
-                inputs=["llm_model_input", "llm_tokenizer", "params:llm_prompt"],
+                build_raft_instructions,
+                inputs=[
+                    "llm_kb_split",
+                    *_FORECAST_QA,
+                    "llm_retrieval_index",
+                    "llm_text_encoder",
+                    "llm_tokenizer",
+                    "params:llm.raft",
+                    "params:llm.prompt",
+                ],
                 outputs="llm_instructions",
-                name="format_instructions",
+                name="build_raft_instructions",
             ),
             Node(
                 train_lora_adapter,
@@ -95,62 +121,67 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ]
     )
-    evaluation = Pipeline(
+
+
+def _evaluation() -> Pipeline:
+    generation = ["llm_eval_contexts", "params:llm.generation", "params:llm.prompt"]
+    return Pipeline(
         [
             Node(
-                predict_base_answers,
+                answer_base,
+                inputs=["llm_base_model", "llm_tokenizer", *generation],
+                outputs="llm_base_answers",
+                name="answer_base",
+            ),
+            Node(
+                answer_lora,
+                inputs=["llm_base_model", "llm_lora_adapter", "llm_tokenizer", *generation],
+                outputs="llm_lora_answers",
+                name="answer_lora",
+            ),
+            Node(
+                answer_retrieval_only,
+                inputs="llm_eval_contexts",
+                outputs="llm_retrieval_answers",
+                name="answer_retrieval_only",
+            ),
+            Node(
+                score_answers,
                 inputs=[
-                    "llm_base_model",
-                    "llm_tokenizer",
-                    "llm_instructions",
-                    "params:llm_evaluation",
+                    "llm_base_answers",
+                    "llm_lora_answers",
+                    "llm_retrieval_answers",
+                    "llm_eval_contexts",
+                    "llm_bertscore_encoder",
+                    "params:llm.evaluation",
+                    "params:llm.prompt",
                 ],
-                outputs="llm_base_predictions",
-                name="predict_base_answers",
+                outputs="llm_answer_scores",
+                name="score_answers",
             ),
             Node(
-                predict_lora_answers,
+                summarise_evaluation,
+                inputs=["llm_answer_scores", "params:llm.evaluation"],
+                outputs=["llm_evaluation", "llm_forecast_evaluation", "llm_metrics"],
+                name="summarise_evaluation",
+            ),
+            Node(
+                write_grounded_report,
                 inputs=[
-                    "llm_base_model",
-                    "llm_lora_adapter",
-                    "llm_tokenizer",
-                    "llm_instructions",
-                    "params:llm_evaluation",
-                ],
-                outputs="llm_lora_predictions",
-                name="predict_lora_answers",
-            ),
-            Node(
-                predict_retrieval_answers,
-                inputs="llm_instructions",
-                outputs="llm_retrieval_predictions",
-                name="predict_retrieval_answers",
-            ),
-            Node(
-                evaluate_answers,
-                inputs=[
-                    "llm_base_predictions",
-                    "llm_lora_predictions",
-                    "llm_retrieval_predictions",
-                    "llm_instructions",
-                    "params:llm_evaluation",
-                ],  # fmt: skip
-                outputs=["llm_evaluation", "llm_metrics"],
-                name="evaluate_answers",
-            ),
-            Node(
-                write_sample_report,
-                inputs=[
-                    "llm_base_predictions",
-                    "llm_lora_predictions",
-                    "llm_retrieval_predictions",
-                    "llm_instructions",
                     "llm_evaluation",
-                    "params:llm_evaluation",
-                ],  # fmt: skip
+                    "llm_forecast_evaluation",
+                    "llm_topic_terms",
+                    "llm_answer_scores",
+                    "params:llm.evaluation",
+                ],
                 outputs="llm_samples",
-                name="write_sample_report",
+                name="write_grounded_report",
             ),
         ]
     )
-    return sum((_forecast_qa(c) for c in COHORTS), Pipeline([])) + corpus + model + evaluation
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Forecast explanations, grounding in the knowledge base, RAFT LoRA training, evaluation."""
+    forecasts = sum((_forecast_qa(c) for c in COHORTS), Pipeline([]))
+    return forecasts + _grounding() + _training() + _evaluation()
