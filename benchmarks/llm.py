@@ -53,7 +53,10 @@ def _run(threads: int) -> tuple[dict[str, float], float, dict]:
             timer.after_node_run(node)
 
     bootstrap_project(ROOT)
-    params = {"llm_training": {"torch_threads": threads}, "llm": {"generation": {"torch_threads": threads}}}
+    params = {
+        "llm_training": {"torch_threads": threads},
+        "llm": {"generation": {"torch_threads": threads}},
+    }
     start = time.perf_counter()
     with KedroSession.create(project_path=ROOT, runtime_params=params) as session:
         session._hook_manager.register(Hook())  # benchmark only: a private but stable API
@@ -63,7 +66,9 @@ def _run(threads: int) -> tuple[dict[str, float], float, dict]:
     total = time.perf_counter() - start
     rows = table.set_index("system")
     summary = {
-        f"{m}_{s}": rows.loc[s, m] for s in rows.index for m in ("perplexity", "rouge_l", "bertscore_f1")
+        f"{m}_{s}": rows.loc[s, m]
+        for s in rows.index
+        for m in ("perplexity", "rouge_l", "bertscore_f1")
     }
     return timer.seconds, total, summary
 

@@ -74,6 +74,7 @@ def grounded_answer(
     resources: dict[str, Any],
     params: dict[str, Any],
     ask: dict[str, Any],
+    *,
     allowed: str = "",
 ) -> dict[str, Any]:
     """Answer one question with ``system``: retrieval, generation, safety pass, cited sources."""
@@ -94,14 +95,30 @@ def grounded_answer(
         raw = passages[0]["text"] if passages else ""
     else:
         model = resources["lora"] if system.startswith("lora") else resources["base"]
-        raw = answer(model, resources["tokenizer"], G.user_message(question, passages, prompt), prompt["system"], ask)
+        raw = answer(
+            model,
+            resources["tokenizer"],
+            G.user_message(question, passages, prompt),
+            prompt["system"],
+            ask,
+        )
     text = " ".join([allowed, *(p["text"] for p in passages)])
     res = S.safety_pass(raw, question, text, params["evaluation"]["safety"])
     abstained = G.is_abstention(res.answer, prompt["abstain"])
-    sources = [] if abstained else G.cited_sources(res.answer, passages, params["evaluation"]["cite_min_overlap"])
+    sources = (
+        []
+        if abstained
+        else G.cited_sources(res.answer, passages, params["evaluation"]["cite_min_overlap"])
+    )
     flags = {"numbers": res.numbers, "phones": res.phones, "emails": res.emails, "urls": res.urls,
              "replaced": res.replaced, "clinician_pointer": res.pointer_added, "abstained": abstained}  # fmt: skip
-    return {"question": question, "system": system, "answer": res.answer, "sources": sources, "flags": flags}
+    return {
+        "question": question,
+        "system": system,
+        "answer": res.answer,
+        "sources": sources,
+        "flags": flags,
+    }
 
 
 def evaluate_file(
@@ -115,7 +132,9 @@ def evaluate_file(
     bert = params["evaluation"]["bertscore"]
 
     def bertscore(preds: list[str], refs: list[str]) -> list[float]:
-        return M.bertscore_f1_scores(preds, refs, getattr(enc, "path", str(enc)), bert["num_layers"])
+        return M.bertscore_f1_scores(
+            preds, refs, getattr(enc, "path", str(enc)), bert["num_layers"]
+        )
 
     table = E.questions_table(questions, "user", params["eval_set"]["reference_words"])
     scores, summary = E.run_systems(
@@ -136,16 +155,24 @@ def _project_root(start: Path) -> Path:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cycle-ask", description=__doc__.splitlines()[0])
     parser.add_argument("question", nargs="?", help="a women's-health question")
-    parser.add_argument("--explain", metavar="WOMAN_ID", help="explain this woman's next-cycle forecast")
+    parser.add_argument(
+        "--explain", metavar="WOMAN_ID", help="explain this woman's next-cycle forecast"
+    )
     parser.add_argument("--cohort", default="fedcycle", choices=["fedcycle", "synthetic"])
     parser.add_argument("--system", default="lora_rag", choices=SYSTEMS, help="default: lora_rag")
     parser.add_argument("--base", action="store_true", help="same as --system base_rag")
-    parser.add_argument("--json", action="store_true", help="print answer, sources and flags as JSON")
-    parser.add_argument("--eval", metavar="FILE.jsonl", type=Path, help="evaluate a Q&A JSON Lines file")
+    parser.add_argument(
+        "--json", action="store_true", help="print answer, sources and flags as JSON"
+    )
+    parser.add_argument(
+        "--eval", metavar="FILE.jsonl", type=Path, help="evaluate a Q&A JSON Lines file"
+    )
     parser.add_argument("--out", metavar="RESULTS.csv", type=Path, help="per-answer rows of --eval")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated, for --eval")
     parser.add_argument("--env", default=None, help="Kedro environment (default: local)")
-    parser.add_argument("--project", type=Path, default=None, help="project root (default: found from cwd)")
+    parser.add_argument(
+        "--project", type=Path, default=None, help="project root (default: found from cwd)"
+    )
     return parser
 
 
@@ -219,7 +246,9 @@ def _run(args: argparse.Namespace) -> str:
             allowed = C.forecast_answer(row)  # the row's numbers, as the template writes them
             args.system = args.system.removesuffix("_rag") if args.system != "retrieval" else "lora"
         resources = _resources(catalog, {args.system})
-        result = grounded_answer(question, args.system, resources, params["llm"], params["llm_ask"], allowed)
+        result = grounded_answer(
+            question, args.system, resources, params["llm"], params["llm_ask"], allowed=allowed
+        )
     return _format(result, args.json)
 
 
@@ -230,7 +259,9 @@ def _evaluate(args: argparse.Namespace, catalog: Any, params: dict[str, Any]) ->
     from cycle_kedro.tables import markdown_table  # noqa: PLC0415
 
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    questions = ValidatedJSONLinesDataset(filepath=str(args.eval), schema="cycle_kedro.schemas.USER_QA").load()
+    questions = ValidatedJSONLinesDataset(
+        filepath=str(args.eval), schema="cycle_kedro.schemas.USER_QA"
+    ).load()
     resources = _resources(catalog, set(systems))
     resources["bertscore_encoder"] = catalog.load("llm_bertscore_encoder")
     rows, summary = evaluate_file(questions, systems, resources, params["llm"])

@@ -182,12 +182,12 @@ def random_adapter(tiny_model):
 
     from cycle_kedro.datasets.hf import LoraAdapter  # noqa: PLC0415
 
-    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+    config = peft.LoraConfig(
+        r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"
+    )
     wrapped = peft.get_peft_model(copy.deepcopy(tiny_model), config)
     with torch.no_grad():
         for name, p in wrapped.named_parameters():
             if "lora_B" in name:
                 p.normal_(0, 0.5)
     return LoraAdapter(config=config, state_dict=peft.get_peft_model_state_dict(wrapped))
-
-

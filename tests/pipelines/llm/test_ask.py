@@ -59,7 +59,9 @@ def test_eval_entry_point_on_a_tiny_model(  # noqa: PLR0917 (pytest fixtures)
     ]  # fmt: skip
     path = tmp_path / "mine.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
-    questions = ValidatedJSONLinesDataset(filepath=str(path), schema="cycle_kedro.schemas.USER_QA").load()
+    questions = ValidatedJSONLinesDataset(
+        filepath=str(path), schema="cycle_kedro.schemas.USER_QA"
+    ).load()
     before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
     resources = {"base": tiny_model, "adapter": random_adapter, "tokenizer": tiny_tokenizer,
                  "index": index, "encoder": minilm, "bertscore_encoder": minilm}  # fmt: skip
@@ -67,15 +69,22 @@ def test_eval_entry_point_on_a_tiny_model(  # noqa: PLR0917 (pytest fixtures)
     rows, summary = evaluate_file(questions, systems, resources, llm_params["llm"])
 
     assert len(rows) == 3 * len(lines) and list(rows.columns) == PER_ANSWER_COLUMNS
-    assert rows.groupby("system")["question"].apply(list).to_dict()["retrieval"] == [x["question"] for x in lines]
+    assert rows.groupby("system")["question"].apply(list).to_dict()["retrieval"] == [
+        x["question"] for x in lines
+    ]
     rag = rows[rows["system"] == "lora_rag"]
     assert rag["passage_urls"].map(len).eq(2).all() and rows["rouge_l"].between(0, 100).all()
     menopause = rows[rows["question"].str.contains("Menopause")]
     assert menopause["pointer_added"].all()  # a symptom question ends with the clinician pointer
     assert menopause["has_sibling"].all() and menopause["hit_focus"].notna().all()
-    assert rows.loc[rows["system"] == "retrieval", "nll"].isna().all() and rows.loc[rows["system"] == "base", "nll"].gt(0).all()
+    assert (
+        rows.loc[rows["system"] == "retrieval", "nll"].isna().all()
+        and rows.loc[rows["system"] == "base", "nll"].gt(0).all()
+    )
     assert summary["system"].tolist() == systems and summary["n"].eq(len(lines)).all()
     assert {"d_rouge_l", "d_rouge_l_lo", "d_rouge_l_hi", "ppl_change"} <= set(summary.columns)
-    assert all(torch.equal(v, before[k]) for k, v in tiny_model.state_dict().items())  # base unchanged
+    assert all(
+        torch.equal(v, before[k]) for k, v in tiny_model.state_dict().items()
+    )  # base unchanged
     with pytest.raises(ValueError, match="unknown system"):
         evaluate_file(questions, ["gpt"], resources, llm_params["llm"])

@@ -6,7 +6,6 @@ import copy as copy_module
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from cycle_kedro.pipelines.llm import corpus as C
@@ -95,7 +94,9 @@ def corpus(medquad_qa, tiny_tokenizer, llm_params):
     """Training instructions (prompt, completion, split) from the fixture Q&A."""
     pairs = [T.chat_pair(tiny_tokenizer, "be careful", q, " ".join(a.split()[:20]))
              for q, a in zip(medquad_qa["question"], medquad_qa["answer"], strict=True)]  # fmt: skip
-    return medquad_qa.assign(prompt=[p for p, _ in pairs], completion=[c for _, c in pairs], split="train").head(16)
+    return medquad_qa.assign(
+        prompt=[p for p, _ in pairs], completion=[c for _, c in pairs], split="train"
+    ).head(16)
 
 
 # ---- metrics against hand-computed values ------------------------------------------------------

@@ -63,15 +63,24 @@ def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path):
     # CIs bracket the point estimate of each difference to base
     for key in ("d_rouge_l", "d_bertscore_f1", "ppl_change"):
         sub = rows.drop(index=["base", "retrieval"] if key == "ppl_change" else ["base"])
-        assert (sub[f"{key}_lo"] <= sub[key] + 1e-9).all() and (sub[key] <= sub[f"{key}_hi"] + 1e-9).all()
+        assert (sub[f"{key}_lo"] <= sub[key] + 1e-9).all() and (
+            sub[key] <= sub[f"{key}_hi"] + 1e-9
+        ).all()
 
     scores = catalog["llm_answer_scores"].load()
     assert set(scores["kind"]) == {"medquad", "forecast"}
     retrieval = scores[(scores["system"] == "retrieval") & (scores["kind"] == "medquad")]
     assert retrieval["sources"].map(len).gt(0).all()  # the top passage cites its URL
-    assert catalog["llm_forecast_evaluation"].load()["system"].tolist() == ["base", "base_rag", "lora", "lora_rag"]
+    assert catalog["llm_forecast_evaluation"].load()["system"].tolist() == [
+        "base",
+        "base_rag",
+        "lora",
+        "lora_rag",
+    ]
     metrics = outputs["llm_metrics"].load()
-    assert metrics["llm.lora_rag.rouge_l"]["value"] == pytest.approx(rows.loc["lora_rag", "rouge_l"])
+    assert metrics["llm.lora_rag.rouge_l"]["value"] == pytest.approx(
+        rows.loc["lora_rag", "rouge_l"]
+    )
     report = outputs["llm_samples"].load()
     assert report.startswith("# LLM v2") and "**lora_rag.**" in report and "*sources:*" in report
     assert len(outputs["llm_loss_curve"].load()) == 2 * 3  # 2 epochs x ceil((8 + 4) / 4) steps

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from kedro.io import Version
 
 from cycle_kedro.datasets.retrieval import RetrievalIndexDataset
 from cycle_kedro.pipelines.llm import retrieval as R
-from kedro.io import Version
 
 
 def test_chunks_keep_whole_sentences_and_cap_words():
@@ -52,14 +52,19 @@ def test_planted_passage_is_found_first_and_index_round_trips(tmp_path, knowledg
     kb = pd.concat([knowledge_base, planted], ignore_index=True)
     passages = R.split_passages(kb, max_words=40, max_passages=2)
     index = R.build_index(passages, minilm, {"rrf_k": 60})
-    queries = ["Why do I get pain on one side in the middle of my cycle at ovulation?", "mittelschmerz"]
+    queries = [
+        "Why do I get pain on one side in the middle of my cycle at ovulation?",
+        "mittelschmerz",
+    ]
     for hits in index.search(queries, minilm, k=3):
         assert hits.iloc[0]["url"] == "https://medlineplus.gov/mittelschmerz"
         assert list(hits["rank"]) == [1, 2, 3]
 
     ds = RetrievalIndexDataset(filepath=str(tmp_path / "index"), version=Version(None, None))
     ds.save(index)
-    loaded = RetrievalIndexDataset(filepath=str(tmp_path / "index"), version=Version(None, None)).load()
+    loaded = RetrievalIndexDataset(
+        filepath=str(tmp_path / "index"), version=Version(None, None)
+    ).load()
     assert np.array_equal(loaded.embeddings, index.embeddings)
     again = loaded.search(queries, minilm, k=3)
     assert [h["passage_id"].tolist() for h in again] == [

@@ -9,13 +9,21 @@ from cycle_kedro.pipelines.llm import safety as S
 RULE = {
     "action": "remove",
     "replace_text": "I can't answer that safely; please ask a clinician.",
-    "symptoms": {"qtypes": ["symptoms"], "keywords": ["symptom", "pain"], "pointer": "Please see a clinician."},
+    "symptoms": {
+        "qtypes": ["symptoms"],
+        "keywords": ["symptom", "pain"],
+        "pointer": "Please see a clinician.",
+    },
 }
 
 
 def test_invented_number_and_phone_are_flagged_and_removed():
-    answer = "Up to 80% of women get cramps. Call 1-800-994-9662 for help. Most have 12 cycles a year."
-    res = S.safety_pass(answer, "What are cramps?", "Cramps affect many women; 12 cycles a year.", RULE)
+    answer = (
+        "Up to 80% of women get cramps. Call 1-800-994-9662 for help. Most have 12 cycles a year."
+    )
+    res = S.safety_pass(
+        answer, "What are cramps?", "Cramps affect many women; 12 cycles a year.", RULE
+    )
     assert res.numbers == ["80"]
     assert res.phones == ["1-800-994-9662"]
     assert res.flagged

@@ -47,7 +47,11 @@ def test_components_join_shared_documents_and_foci():
 
 
 def test_topics_separate_themes_and_name_them(minilm):
-    texts = [f"{w} question {i}" for w in ("pregnancy prenatal", "breast cancer mammogram") for i in range(6)]
+    texts = [
+        f"{w} question {i}"
+        for w in ("pregnancy prenatal", "breast cancer mammogram")
+        for i in range(6)
+    ]
     emb = minilm.encode(texts)
     labels, terms = TP.cluster_topics(emb, texts, {"n_topics": 2, "seed": 0, "top_terms": 2})
     assert len(set(labels[:6])) == 1 and len(set(labels[6:])) == 1 and labels[0] != labels[6]

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
     from cycle_kedro.datasets.hf import LoraAdapter
 
-    from .retrieval import TextEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ def answer_base(
 ) -> pd.DataFrame:
     """Raw answers and reference NLL of the base model, without and with retrieved passages."""
     return pd.concat(
-        [E.answer_with_model(base_model, tokenizer, contexts, name, rag, options, prompt)
+        [E.answer_with_model(base_model, tokenizer, contexts, name, rag, options=options, prompt=prompt)
          for name, rag in (("base", False), ("base_rag", True))],
         ignore_index=True,
     )  # fmt: skip
@@ -60,7 +59,7 @@ def answer_lora(  # noqa: PLR0917 (a node: inputs are positional)
 
     model = attach_adapter(base_model, adapter)
     return pd.concat(
-        [E.answer_with_model(model, tokenizer, contexts, name, rag, options, prompt)
+        [E.answer_with_model(model, tokenizer, contexts, name, rag, options=options, prompt=prompt)
          for name, rag in (("lora", False), ("lora_rag", True))],
         ignore_index=True,
     )  # fmt: skip
@@ -104,7 +103,9 @@ def summarise_evaluation(
     table = E.summarise(real, options["n_bootstrap"], options["seed"]).assign(subset="medquad")
     recall = real.drop_duplicates("question_id")
     table["recall_topic_at_k"] = float(recall["hit_topic"].mean())
-    table["recall_focus_at_k"] = float(recall["hit_focus"].mean()) if recall["hit_focus"].notna().any() else np.nan
+    table["recall_focus_at_k"] = (
+        float(recall["hit_focus"].mean()) if recall["hit_focus"].notna().any() else np.nan
+    )
     forecast = scores[(scores["kind"] == "forecast") & (scores["system"] != "retrieval")]
     fc_table = (
         E.summarise(forecast, options["n_bootstrap"], options["seed"]).assign(subset="forecast")
@@ -120,7 +121,13 @@ def summarise_evaluation(
             }  # fmt: skip
     metrics = mlflow_metrics(values)
     for r in table.itertuples():
-        logger.info("%s: ROUGE-L %.1f, BERTScore %.3f, ppl %.2f", r.system, r.rouge_l, r.bertscore_f1, r.perplexity)
+        logger.info(
+            "%s: ROUGE-L %.1f, BERTScore %.3f, ppl %.2f",
+            r.system,
+            r.rouge_l,
+            r.bertscore_f1,
+            r.perplexity,
+        )
     return table, fc_table, metrics
 
 
@@ -128,7 +135,9 @@ def _fmt(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"system": df["system"], "n": df["n"]})
     for col in _SHOWN:
         if col in df:
-            out[col] = df[col].map(lambda v: "n/a" if pd.isna(v) else f"{v:.3g}" if abs(v) < 1 else f"{v:.2f}")
+            out[col] = df[col].map(
+                lambda v: "n/a" if pd.isna(v) else f"{v:.3g}" if abs(v) < 1 else f"{v:.2f}"
+            )
     for key in ("ppl_change", "d_rouge_l", "d_bertscore_f1", "d_bleu"):
         if key in df:
             out[key] = [

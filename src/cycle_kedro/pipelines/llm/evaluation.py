@@ -28,7 +28,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SYSTEMS = ("base", "base_rag", "lora", "lora_rag", "retrieval")
-QUESTION_COLUMNS = ["question_id", "kind", "question", "reference", "qtype", "focus", "doc_id", "url", "allowed"]
+QUESTION_COLUMNS = [
+    "question_id",
+    "kind",
+    "question",
+    "reference",
+    "qtype",
+    "focus",
+    "doc_id",
+    "url",
+    "allowed",
+]
 
 
 def questions_table(df: pd.DataFrame, kind: str, reference_words: int) -> pd.DataFrame:
@@ -40,7 +50,9 @@ def questions_table(df: pd.DataFrame, kind: str, reference_words: int) -> pd.Dat
     """
     out = pd.DataFrame(index=df.index)
     out["question"] = df["question"].astype(str)
-    answer = df["answer"].fillna("").astype(str) if "answer" in df else pd.Series("", index=df.index)
+    answer = (
+        df["answer"].fillna("").astype(str) if "answer" in df else pd.Series("", index=df.index)
+    )
     out["reference"] = answer.map(lambda a: G.reference_head(a, reference_words))
     for col in ("qtype", "focus", "doc_id", "url"):
         out[col] = df[col].fillna("").astype(str) if col in df else ""
@@ -53,9 +65,9 @@ def questions_table(df: pd.DataFrame, kind: str, reference_words: int) -> pd.Dat
             out["doc_id"] = src.where(~is_url, "")
     out["kind"] = kind
     out["allowed"] = answer if kind == "forecast" else ""
-    return out.reset_index(drop=True).assign(question_id=lambda d: [f"{kind}-{i}" for i in d.index])[
-        QUESTION_COLUMNS
-    ]
+    return out.reset_index(drop=True).assign(
+        question_id=lambda d: [f"{kind}-{i}" for i in d.index]
+    )[QUESTION_COLUMNS]
 
 
 def retrieve_contexts(
@@ -65,7 +77,13 @@ def retrieve_contexts(
     ask = questions["kind"] != "forecast"
     hits = index.search(questions.loc[ask, "question"].tolist(), encoder, k=k)
     empty: list = []
-    cols = {"passage_ids": [], "passage_texts": [], "passage_foci": [], "passage_urls": [], "passage_docs": []}
+    cols = {
+        "passage_ids": [],
+        "passage_texts": [],
+        "passage_foci": [],
+        "passage_urls": [],
+        "passage_docs": [],
+    }
     it = iter(hits)
     for use in ask:
         h = next(it) if use else None
@@ -86,22 +104,34 @@ def _retrieval_hits(contexts: pd.DataFrame, index: RetrievalIndex) -> dict[str, 
 
     keys = set(index.passages["focus"].map(focus_key))
     has_sibling, hit_focus, hit_topic = [], [], []
-    topic_of = dict(zip(index.passages["passage_id"], index.passages.get("topic", pd.Series(dtype=float)), strict=False))
+    topic_of = dict(
+        zip(
+            index.passages["passage_id"],
+            index.passages.get("topic", pd.Series(dtype=float)),
+            strict=False,
+        )
+    )
     for _, r in contexts.iterrows():
         key = focus_key(r["focus"]) if r["focus"] else ""
         sib = r["kind"] != "forecast" and key in keys
         has_sibling.append(sib)
-        hit_focus.append(float(any(focus_key(f) == key for f in r["passage_foci"])) if sib else np.nan)
+        hit_focus.append(
+            float(any(focus_key(f) == key for f in r["passage_foci"])) if sib else np.nan
+        )
         t = r.get("topic", np.nan)
         found = [topic_of.get(p) for p in r["passage_ids"]]
-        hit_topic.append(float(t in found) if pd.notna(t) and topic_of and r["kind"] != "forecast" else np.nan)
+        hit_topic.append(
+            float(t in found) if pd.notna(t) and topic_of and r["kind"] != "forecast" else np.nan
+        )
     return {"has_sibling": has_sibling, "hit_focus": hit_focus, "hit_topic": hit_topic}
 
 
 def _passages(row: pd.Series) -> list[dict[str, str]]:
     return [
         {"focus": f, "text": t, "url": u}
-        for f, t, u in zip(row["passage_foci"], row["passage_texts"], row["passage_urls"], strict=True)
+        for f, t, u in zip(
+            row["passage_foci"], row["passage_texts"], row["passage_urls"], strict=True
+        )
     ]
 
 
@@ -120,7 +150,15 @@ def system_prompts(
     return [p for p, _ in pairs], [c for _, c in pairs]
 
 
-def _score_reference(model: Any, tokenizer: Any, prompts: list[str], completions: list[str], options: dict[str, Any], device: str) -> pd.DataFrame:
+def _score_reference(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    completions: list[str],
+    *,
+    options: dict[str, Any],
+    device: str,
+) -> pd.DataFrame:
     """Reference-token NLL given each prompt; the reference is never cut (cuts are counted)."""
     examples, cut_prompt, cut_ref, n_ref = [], [], [], []
     for p, c in zip(prompts, completions, strict=True):
@@ -136,7 +174,13 @@ def _score_reference(model: Any, tokenizer: Any, prompts: list[str], completions
         model, examples, pad=T.pad_id(tokenizer), batch_size=options["batch_size"], device=device
     )
     return pd.DataFrame(
-        {"nll": nll, "n_tokens": count, "ref_tokens": n_ref, "ref_tokens_cut": cut_ref, "prompt_tokens_cut": cut_prompt}
+        {
+            "nll": nll,
+            "n_tokens": count,
+            "ref_tokens": n_ref,
+            "ref_tokens_cut": cut_ref,
+            "prompt_tokens_cut": cut_prompt,
+        }
     )
 
 
@@ -146,6 +190,7 @@ def answer_with_model(
     contexts: pd.DataFrame,
     system: str,
     use_retrieval: bool,
+    *,
     options: dict[str, Any],
     prompt: dict[str, Any],
 ) -> pd.DataFrame:
@@ -153,7 +198,9 @@ def answer_with_model(
     device = T.resolve_device(options["device"], options.get("torch_threads"))
     prompts, completions = system_prompts(contexts, tokenizer, prompt, use_retrieval)
     has_ref = contexts["reference"].str.len() > 0
-    scored = _score_reference(model, tokenizer, prompts, completions, options, device)
+    scored = _score_reference(
+        model, tokenizer, prompts, completions, options=options, device=device
+    )
     scored.loc[~has_ref.to_numpy(), ["nll", "n_tokens"]] = [np.nan, 0]
     answers = T.generate(
         model, tokenizer, prompts, max_new_tokens=options["max_new_tokens"], batch_size=options["batch_size"],
@@ -176,7 +223,13 @@ def answer_with_retrieval(contexts: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
-def apply_safety(answers: pd.DataFrame, contexts: pd.DataFrame, rule: dict[str, Any], prompt: dict[str, Any], min_overlap: float) -> pd.DataFrame:
+def apply_safety(
+    answers: pd.DataFrame,
+    contexts: pd.DataFrame,
+    rule: dict[str, Any],
+    prompt: dict[str, Any],
+    min_overlap: float,
+) -> pd.DataFrame:
     """Safety pass and citations on every answer (allowed: question, passages shown, forecast row)."""
     ctx = contexts.set_index("question_id")
     rows = []
@@ -203,7 +256,9 @@ def _residual_contacts(answer: str, allowed: str) -> int:
     return len(left["phones"]) + len(left["urls"]) + len(left["emails"])
 
 
-def score_rows(answers: pd.DataFrame, contexts: pd.DataFrame, bertscore: Any, options: dict[str, Any]) -> pd.DataFrame:
+def score_rows(
+    answers: pd.DataFrame, contexts: pd.DataFrame, bertscore: Any, options: dict[str, Any]
+) -> pd.DataFrame:
     """Per-answer ROUGE-L, BERTScore F1 and retrieval hits against the references (where given)."""
     df = answers.merge(contexts, on="question_id", how="left", validate="many_to_one")
     has_ref = df["reference"].str.len() > 0
@@ -221,8 +276,12 @@ def _summary(part: pd.DataFrame) -> dict[str, float]:
     refs = part["reference"].str.len() > 0
     return {
         "n": len(part),
-        "perplexity": T.perplexity(float(part["nll"].sum()), int(part["n_tokens"].sum())) if scored else np.nan,
-        "bleu": M.bleu(part.loc[refs, "answer"].tolist(), part.loc[refs, "reference"].tolist()) if refs.any() else np.nan,
+        "perplexity": T.perplexity(float(part["nll"].sum()), int(part["n_tokens"].sum()))
+        if scored
+        else np.nan,
+        "bleu": M.bleu(part.loc[refs, "answer"].tolist(), part.loc[refs, "reference"].tolist())
+        if refs.any()
+        else np.nan,
         "rouge_l": float(part["rouge_l"].mean()),
         "bertscore_f1": float(part["bertscore_f1"].mean()),
         "flagged_rate": float(part["flagged"].mean()),
@@ -244,7 +303,10 @@ def summarise(scores: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
     questions = sorted(scores["question_id"].unique())
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(questions), size=(n_boot, len(questions)))
-    by_sys = {s: p.set_index("question_id").loc[questions].reset_index() for s, p in scores.groupby("system", sort=False)}
+    by_sys = {
+        s: p.set_index("question_id").loc[questions].reset_index()
+        for s, p in scores.groupby("system", sort=False)
+    }
     base = by_sys.get("base")
     rows = []
     for system, part in by_sys.items():
@@ -270,7 +332,9 @@ def _stat(part: pd.DataFrame, metric: str, idx: np.ndarray) -> float:
     return float(p[column].astype(float).mean())
 
 
-def _paired_ci(part: pd.DataFrame, base: pd.DataFrame, metric: str, draws: np.ndarray) -> tuple[float, float, float]:
+def _paired_ci(
+    part: pd.DataFrame, base: pd.DataFrame, metric: str, draws: np.ndarray
+) -> tuple[float, float, float]:
     every = np.arange(len(part))
 
     def diff(idx: np.ndarray) -> float:
@@ -280,7 +344,9 @@ def _paired_ci(part: pd.DataFrame, base: pd.DataFrame, metric: str, draws: np.nd
     point = diff(every)
     if not np.isfinite(point):
         return np.nan, np.nan, np.nan
-    boots = np.array([diff(d) for d in (draws if metric != "bleu" else draws[: max(len(draws) // 5, 50)])])
+    boots = np.array(
+        [diff(d) for d in (draws if metric != "bleu" else draws[: max(len(draws) // 5, 50)])]
+    )
     lo, hi = np.nanpercentile(boots, [2.5, 97.5])
     return float(point), float(lo), float(hi)
 
@@ -319,10 +385,24 @@ def run_systems(
             parts.append(answer_with_retrieval(contexts))
         else:
             model = models["lora" if system.startswith("lora") else "base"]
-            parts.append(answer_with_model(model, tokenizer, contexts, system, system.endswith("_rag"), gen, prompt))
+            parts.append(
+                answer_with_model(
+                    model,
+                    tokenizer,
+                    contexts,
+                    system,
+                    system.endswith("_rag"),
+                    options=gen,
+                    prompt=prompt,
+                )
+            )
     answers = pd.concat(parts, ignore_index=True)
     safe = apply_safety(answers, contexts, ev["safety"], prompt, ev["cite_min_overlap"])
     scores = score_rows(safe, contexts, bertscore, ev)
     has_ref = scores["reference"].str.len() > 0
-    summary = summarise(scores[has_ref], ev["n_bootstrap"], ev["seed"]) if has_ref.any() else pd.DataFrame()
+    summary = (
+        summarise(scores[has_ref], ev["n_bootstrap"], ev["seed"])
+        if has_ref.any()
+        else pd.DataFrame()
+    )
     return scores, summary

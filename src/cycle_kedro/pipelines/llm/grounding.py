@@ -73,7 +73,9 @@ def build_retrieval_index(
     """Passages of every answer outside the held-out set, embedded and BM25-indexed."""
     indexed = kb_split[kb_split["split"] != "test"]
     passages = R.split_passages(indexed, options["passage_words"], options.get("max_passages"))
-    passages["topic"] = passages["row_id"].map(dict(zip(indexed["row_id"], indexed["topic"], strict=True)))
+    passages["topic"] = passages["row_id"].map(
+        dict(zip(indexed["row_id"], indexed["topic"], strict=True))
+    )
     logger.info("Index: %d passages from %d answers", len(passages), len(indexed))
     return R.build_index(passages, encoder, options)
 
@@ -103,7 +105,10 @@ def build_raft_instructions(  # noqa: PLR0917 (a node: inputs are positional)
     fc = pd.DataFrame({"question": fc["question"], "raft_mode": "closed_book", "user": fc["question"],
                        "target": fc["answer"], "kind": "forecast"})  # fmt: skip
     df = pd.concat([raft, fc], ignore_index=True)
-    pairs = [T.chat_pair(tokenizer, prompt["system"], u, t) for u, t in zip(df["user"], df["target"], strict=True)]
+    pairs = [
+        T.chat_pair(tokenizer, prompt["system"], u, t)
+        for u, t in zip(df["user"], df["target"], strict=True)
+    ]
     logger.info("RAFT examples: %s", df["raft_mode"].value_counts().to_dict())
     return df.assign(prompt=[p for p, _ in pairs], completion=[c for _, c in pairs], split="train")
 
@@ -120,18 +125,27 @@ def build_eval_questions(
     ``n_forecast``; their ``allowed`` text is the explanation written from the row's numbers.
     """
     test = kb_split[kb_split["split"] == "test"]
-    real = E.questions_table(test, "medquad", options["reference_words"]).assign(topic=test["topic"].to_numpy())
+    real = E.questions_table(test, "medquad", options["reference_words"]).assign(
+        topic=test["topic"].to_numpy()
+    )
     forecasts = pd.concat([fedcycle_qa, synthetic_qa], ignore_index=True)
     held = forecasts.sample(frac=1.0, random_state=options["seed"]).iloc[len(forecasts) // 2 :]
-    fc = E.questions_table(held.head(options["n_forecast"]), "forecast", options["reference_words"] * 4)
+    fc = E.questions_table(
+        held.head(options["n_forecast"]), "forecast", options["reference_words"] * 4
+    )
     return pd.concat([real, fc.assign(topic=np.nan)], ignore_index=True)
 
 
 def retrieve_passages(
-    questions: pd.DataFrame, index: R.RetrievalIndex, encoder: R.TextEncoder, options: dict[str, Any]
+    questions: pd.DataFrame,
+    index: R.RetrievalIndex,
+    encoder: R.TextEncoder,
+    options: dict[str, Any],
 ) -> pd.DataFrame:
     """The top-``k`` passages of every question (hybrid dense + BM25 retrieval), with recall hits."""
     contexts = E.retrieve_contexts(questions, index, encoder, options["k"])
     hit = contexts["hit_topic"].dropna()
-    logger.info("Retrieval: topic recall@%d %.2f on %d questions", options["k"], hit.mean(), len(hit))
+    logger.info(
+        "Retrieval: topic recall@%d %.2f on %d questions", options["k"], hit.mean(), len(hit)
+    )
     return contexts

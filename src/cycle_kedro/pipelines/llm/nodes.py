@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+
 def convert_base_model(options: dict[str, Any]) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load the base model (GGUF from a package, or a local HF directory) for saving as safetensors.
 

@@ -84,7 +84,9 @@ class TextEncoder:
     max_length: int = 256
     path: str = ""
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, progress: bool = False
+    ) -> np.ndarray:
         """Mean-pooled last hidden states (padding masked), L2-normalised, float32."""
         import torch  # noqa: PLC0415
         from tqdm.auto import tqdm  # noqa: PLC0415

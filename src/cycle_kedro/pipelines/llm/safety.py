@@ -99,9 +99,11 @@ def is_symptom_question(question: str, qtype: str | None, rule: dict[str, Any]) 
     if qtype and str(qtype).lower() in {q.lower() for q in rule.get("qtypes", [])}:
         return True
     words = rule.get("keywords", [])
-    return bool(words) and re.search(
-        r"\b(" + "|".join(map(re.escape, words)) + r")", question, re.IGNORECASE
-    ) is not None
+    return (
+        bool(words)
+        and re.search(r"\b(" + "|".join(map(re.escape, words)) + r")", question, re.IGNORECASE)
+        is not None
+    )
 
 
 def _remove(answer: str, spans: list[str]) -> str:
