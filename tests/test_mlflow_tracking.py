@@ -16,7 +16,9 @@ from mlflow.tracking import MlflowClient
 
 from .conftest import PROJECT_ROOT, copy_project
 
-RUNTIME_PARAMS = {"synthetic": {"inference": {"n_boot": 200}}}  # as `kedro run --params`; fast
+RUNTIME_PARAMS = {
+    "statistics": {"synthetic": {"inference": {"n_boot": 200}}}
+}  # as `kedro run --params`; fast
 
 
 def _runs_by_name(client: MlflowClient, experiment: str) -> dict[str, list]:
@@ -89,8 +91,10 @@ def test_params_are_logged_flattened(runs):
         params["synthetic_cohort"]["effects"]["rho_steps_p4"]
     )
     statistics = runs["statistics"][0].data.params
-    assert statistics["synthetic.inference.n_boot"] == "200"  # the runtime override, not the file's
-    assert "synthetic.activity.threshold_steps" in statistics
+    assert (
+        statistics["statistics.synthetic.inference.n_boot"] == "200"
+    )  # the runtime override, not the file's
+    assert "statistics.synthetic.activity.threshold_steps" in statistics
 
 
 @pytest.mark.slow

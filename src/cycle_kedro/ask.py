@@ -14,8 +14,8 @@ Only the answer (and its sources) goes to stdout; logs and progress bars go to s
 document, and ``focus``), answers every question with each system, writes one row per answer to
 ``--out`` (CSV) and prints the summary table (with paired bootstrap CIs against ``base`` when it is
 among the systems). Datasets used: ``llm_base_model``, ``llm_tokenizer``, ``llm_lora_adapter``,
-``llm_retrieval_index``, ``llm_text_encoder``, ``llm_bertscore_encoder`` (latest versions) and, for
-``--explain``, ``<cohort>.next_cycle_forecast``; parameters ``llm`` and ``llm_ask``.
+``llm_retrieval_index``, ``llm_text_encoder``, ``bertscore_encoder`` (latest versions) and, for
+``--explain``, ``<cohort>.next_cycle_forecast``; parameters ``llm`` (``llm.ask`` for generation).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def answer(model: Any, tokenizer: Any, question: str, system: str, options: dict
         [prompt],
         max_new_tokens=options["max_new_tokens"],
         batch_size=1,
-        device=T.resolve_device(options["device"], options.get("torch_threads")),
+        device=T.resolve_device(options["device"]),
         max_prompt_tokens=options["max_length"],
         no_repeat_ngram_size=options.get("no_repeat_ngram_size", 0),
     )[0]
@@ -128,13 +128,10 @@ def evaluate_file(
     from cycle_kedro.pipelines.llm import evaluation as E  # noqa: PLC0415
     from cycle_kedro.pipelines.llm import metrics as M  # noqa: PLC0415
 
-    enc = resources["bertscore_encoder"]
-    bert = params["evaluation"]["bertscore"]
+    scorer = resources["bertscore_encoder"]  # a bert_score.BERTScorer (dataset bertscore_encoder)
 
     def bertscore(preds: list[str], refs: list[str]) -> list[float]:
-        return M.bertscore_f1_scores(
-            preds, refs, getattr(enc, "path", str(enc)), bert["num_layers"]
-        )
+        return M.bertscore_f1_scores(preds, refs, scorer)
 
     table = E.questions_table(questions, "user", params["eval_set"]["reference_words"])
     scores, summary = E.run_systems(
@@ -143,6 +140,20 @@ def evaluate_file(
         bertscore=bertscore, params=params,
     )  # fmt: skip
     return scores.reindex(columns=PER_ANSWER_COLUMNS), summary
+
+
+def _set_torch_threads(config_loader: Any) -> None:
+    """torch's CPU threads from ``runtime.yml`` (``torch_num_threads``; null keeps torch's default)."""
+    from kedro.config import MissingConfigException  # noqa: PLC0415
+
+    try:
+        threads = (config_loader["runtime"] or {}).get("torch_num_threads")
+    except (KeyError, MissingConfigException):
+        threads = None
+    if threads:
+        import torch  # noqa: PLC0415
+
+        torch.set_num_threads(int(threads))
 
 
 def _project_root(start: Path) -> Path:
@@ -227,14 +238,12 @@ def _run(args: argparse.Namespace) -> str:
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
-    from cycle_kedro.datasets.hf import set_offline  # noqa: PLC0415
-
-    set_offline()
     root = args.project or _project_root(Path.cwd())
     bootstrap_project(root)
     with KedroSession.create(project_path=root, env=args.env) as session:
         context = session.load_context()
-        catalog, params = context.catalog, context.params
+        _set_torch_threads(context.config_loader)
+        catalog, params = context.catalog, context.params["llm"]
         if args.eval:
             return _evaluate(args, catalog, params)
         question, allowed = args.question, ""
@@ -247,7 +256,7 @@ def _run(args: argparse.Namespace) -> str:
             args.system = args.system.removesuffix("_rag") if args.system != "retrieval" else "lora"
         resources = _resources(catalog, {args.system})
         result = grounded_answer(
-            question, args.system, resources, params["llm"], params["llm_ask"], allowed=allowed
+            question, args.system, resources, params, params["ask"], allowed=allowed
         )
     return _format(result, args.json)
 
@@ -263,8 +272,8 @@ def _evaluate(args: argparse.Namespace, catalog: Any, params: dict[str, Any]) ->
         filepath=str(args.eval), schema="cycle_kedro.schemas.USER_QA"
     ).load()
     resources = _resources(catalog, set(systems))
-    resources["bertscore_encoder"] = catalog.load("llm_bertscore_encoder")
-    rows, summary = evaluate_file(questions, systems, resources, params["llm"])
+    resources["bertscore_encoder"] = catalog.load("bertscore_encoder")
+    rows, summary = evaluate_file(questions, systems, resources, params)
     CSVDataset(filepath=str(args.out), save_args={"index": False}).save(rows)
     return markdown_table(summary, lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)) + "\n"
 

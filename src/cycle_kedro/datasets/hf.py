@@ -10,13 +10,15 @@ these datasets own the paths, so nodes only return (and receive) in-memory objec
   :func:`attach_adapter` puts on a freshly loaded base model. Optionally also logged as an
   MLflow artifact folder when a run is active.
 
-Everything loads offline (``HF_HUB_OFFLINE=1``); heavy libraries are imported on use.
+Paths are local; the project's ``RuntimeHooks`` set ``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE``
+(``conf/base/runtime.yml``) before anything loads. Heavy libraries are imported on use. Pretrained
+inputs that live outside ``data/`` (the GGUF file, the BERTScore encoder) are read by
+:mod:`cycle_kedro.datasets.pretrained`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -30,12 +32,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _DTYPES = ("float32", "float16", "bfloat16")
-
-
-def set_offline() -> None:
-    """Make ``transformers``/``huggingface_hub`` never try the network."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def torch_dtype(name: str) -> Any:
@@ -91,7 +87,6 @@ class HFModelDataset(_DirectoryDataset):
     """A causal language model directory (safetensors). ``load_args.dtype``: float32/bfloat16/..."""
 
     def load(self) -> PreTrainedModel:
-        set_offline()
         from transformers import AutoModelForCausalLM  # noqa: PLC0415
 
         args = dict(self._load_args)
@@ -112,7 +107,6 @@ class HFTokenizerDataset(_DirectoryDataset):
         return (Path(self._filepath) / "tokenizer_config.json").is_file()
 
     def load(self) -> PreTrainedTokenizerBase:
-        set_offline()
         from transformers import AutoTokenizer  # noqa: PLC0415
 
         return AutoTokenizer.from_pretrained(str(self._require()), **self._load_args)

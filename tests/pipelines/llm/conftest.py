@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -65,31 +66,37 @@ def synthetic_forecast() -> pd.DataFrame:
 
 @pytest.fixture
 def llm_params() -> dict:
-    """Every parameter group of the pipeline, sized for the tiny model."""
+    """Every parameter group of the pipeline (the ``llm:`` key of the parameters), sized for the tiny model."""
     return {
-        "llm_forecast_qa": {"fedcycle": {"cohort": "fedcycle", "max_rows": 6, "seed": 1},
-                            "synthetic": {"cohort": "synthetic", "max_rows": 6, "seed": 2}},
-        "llm_lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
-        "llm_training": {"epochs": 2, "batch_size": 4, "learning_rate": 5e-3, "weight_decay": 0.0,
-                         "max_length": 160, "seed": 0, "device": "cpu"},
-        "llm": {
-            "topics": {"n_topics": 2, "top_terms": 3, "batch_size": 32, "seed": 0, "extra_stop_words": []},
-            "split": {"n_test": 6, "max_component_rows": 6, "seed": 0},
-            "index": {"passage_words": 12, "max_passages": 2, "batch_size": 32, "rrf_k": 60},
-            "retrieval": {"k": 2},
-            "raft": {"n_medquad": 8, "n_forecast": 4, "k": 2, "p_no_gold": 0.25, "p_closed_book": 0.25,
-                     "answer_words": 12, "seed": 0},
-            "eval_set": {"reference_words": 12, "n_forecast": 3, "seed": 0},
-            "generation": {"max_new_tokens": 5, "max_length": 256, "batch_size": 8, "device": "cpu"},
-            "prompt": {"system": "You are a careful assistant.", "instruction": "Answer from the sources.",
-                       "abstain": "I don't know; please ask a clinician."},
-            "evaluation": {"n_bootstrap": 50, "seed": 0, "n_samples": 2, "cite_min_overlap": 0.5,
-                           "bertscore": {"num_layers": 6},
-                           "safety": {"action": "remove", "replace_text": "Please ask a clinician.",
-                                      "symptoms": {"qtypes": ["symptoms"], "keywords": ["symptom"],
-                                                   "pointer": "Please see a doctor or nurse."}}},
-        },
+        "fedcycle": {"forecast_qa": {"cohort": "fedcycle", "max_rows": 6, "seed": 1}},
+        "synthetic": {"forecast_qa": {"cohort": "synthetic", "max_rows": 6, "seed": 2}},
+        "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
+        "training": {"epochs": 2, "batch_size": 4, "learning_rate": 5e-3, "weight_decay": 0.0,
+                     "max_length": 160, "seed": 0, "device": "cpu"},
+        "topics": {"n_topics": 2, "top_terms": 3, "batch_size": 32, "seed": 0, "extra_stop_words": []},
+        "split": {"n_test": 6, "max_component_rows": 6, "seed": 0},
+        "index": {"passage_words": 12, "max_passages": 2, "batch_size": 32, "rrf_k": 60},
+        "retrieval": {"k": 2},
+        "raft": {"n_medquad": 8, "n_forecast": 4, "k": 2, "p_no_gold": 0.25, "p_closed_book": 0.25,
+                 "answer_words": 12, "seed": 0},
+        "eval_set": {"reference_words": 12, "n_forecast": 3, "seed": 0},
+        "generation": {"max_new_tokens": 5, "max_length": 256, "batch_size": 8, "device": "cpu"},
+        "prompt": {"system": "You are a careful assistant.", "instruction": "Answer from the sources.",
+                   "abstain": "I don't know; please ask a clinician."},
+        "evaluation": {"n_bootstrap": 50, "seed": 0, "n_samples": 2, "cite_min_overlap": 0.5,
+                       "safety": {"action": "remove", "replace_text": "Please ask a clinician.",
+                                  "symptoms": {"qtypes": ["symptoms"], "keywords": ["symptom"],
+                                               "pointer": "Please see a doctor or nurse."}}},
     }  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def bertscore_encoder(project_root):
+    """The project's ``bertscore_encoder`` dataset (conf/base/catalog_llm.yml), not loaded yet."""
+    from kedro.io import AbstractDataset  # noqa: PLC0415
+
+    conf = yaml.safe_load((project_root / "conf/base/catalog_llm.yml").read_text())
+    return AbstractDataset.from_config("bertscore_encoder", conf["bertscore_encoder"])
 
 
 @pytest.fixture(scope="session")

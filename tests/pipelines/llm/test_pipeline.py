@@ -18,7 +18,7 @@ pytest.importorskip("peft")
 @pytest.fixture
 def catalog(  # noqa: PLR0917 (pytest fixtures)
     tmp_path, tiny_model, tiny_tokenizer, knowledge_base, fedcycle_forecast, synthetic_forecast,
-    llm_params, minilm,
+    llm_params, minilm, bertscore_encoder,
 ):  # fmt: skip
     catalog = DataCatalog()
     catalog["knowledge_base"] = knowledge_base.drop(columns=["row_id", "topic"])
@@ -27,7 +27,7 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
     catalog["llm_base_model"] = MemoryDataset(tiny_model)  # deep-copied for each consumer
     catalog["llm_tokenizer"] = MemoryDataset(tiny_tokenizer, copy_mode="assign")
     catalog["llm_text_encoder"] = MemoryDataset(minilm, copy_mode="assign")
-    catalog["llm_bertscore_encoder"] = MemoryDataset(minilm, copy_mode="assign")
+    catalog["bertscore_encoder"] = bertscore_encoder
     catalog["llm_lora_adapter"] = PeftAdapterDataset(
         filepath=str(tmp_path / "adapter"), version=Version(None, None)
     )
@@ -39,11 +39,11 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
     catalog["llm_answer_scores"] = ParquetDataset(filepath=str(tmp_path / "scores.parquet"))
     catalog["llm_forecast_evaluation"] = CSVDataset(filepath=str(tmp_path / "forecast.csv"))
     for group, value in llm_params.items():
-        catalog[f"params:{group}"] = value
-    for key, value in llm_params["llm"].items():
-        catalog[f"params:llm.{key}"] = value
-    for cohort in ("fedcycle", "synthetic"):
-        catalog[f"params:llm_forecast_qa.{cohort}"] = llm_params["llm_forecast_qa"][cohort]
+        if group in ("fedcycle", "synthetic"):  # the namespaces llm.fedcycle, llm.synthetic
+            for name, options in value.items():
+                catalog[f"params:llm.{group}.{name}"] = options
+        else:
+            catalog[f"params:llm.{group}"] = value
     return catalog
 
 

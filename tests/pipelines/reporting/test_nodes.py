@@ -127,25 +127,25 @@ def report_inputs(
         "llm": compare_llm(llm_evaluation, study),
         "population": compare_population(app_evaluation, fedcycle_evaluation, options),
         "options": options,
-    }
+    } | {fig["figure"]: b"\x89PNG figure" for fig in options["figures"]}
 
 
 def test_markdown_report_has_every_section_the_study_numbers_and_figure_refs(
     report_inputs, options
 ):
-    text = render_markdown_report(**report_inputs)
+    text = render_markdown_report(**report_inputs)["text"]
     assert text.startswith(f"# {options['title']}")
     for heading in ("Steps and hormones", "forecasting", "language model", "Population", "Figures"):
         assert heading.lower() in text.lower()
     assert "| LSTM | | study" in text.replace("|  |", "| |")
     assert "22.970" in text and "0.871" in text  # study Table 1 LSTM MSE, Table 2 LoRA BERTScore
     for fig in options["figures"]:
-        assert f"(figure:{fig['path']})" in text
+        assert f"(figure:{fig['figure']})" in text
     assert "luteal" not in text  # phase-level rows stay in the CSV
 
 
 def test_markdown_tables_have_a_consistent_number_of_cells(report_inputs):
-    text = render_markdown_report(**report_inputs)
+    text = render_markdown_report(**report_inputs)["text"]
     blocks = [b for b in text.split("\n\n") if b.startswith("| ")]
     assert len(blocks) == 5
     for block in blocks:
@@ -155,11 +155,11 @@ def test_markdown_tables_have_a_consistent_number_of_cells(report_inputs):
 
 def test_markdown_report_says_when_a_table_is_empty(report_inputs):
     report_inputs["llm"] = report_inputs["llm"].iloc[0:0]
-    assert "_No rows" in render_markdown_report(**report_inputs)
+    assert "_No rows" in render_markdown_report(**report_inputs)["text"]
 
 
 def test_html_report_is_well_formed_with_one_table_per_section(report_inputs, options):
-    page = render_html_report(**report_inputs)
+    page = render_html_report(**report_inputs)["text"]
 
     class Counter(HTMLParser):
         def __init__(self):
@@ -174,3 +174,12 @@ def test_html_report_is_well_formed_with_one_table_per_section(report_inputs, op
     assert parser.tags["table"] == 5
     assert parser.tags["img"] == len(options["figures"])
     assert page.count("<h2>") == 6
+
+
+def test_report_returns_the_figures_it_shows_and_rejects_an_unknown_one(report_inputs, options):
+    report = render_markdown_report(**report_inputs)
+    assert list(report["figures"]) == [fig["figure"] for fig in options["figures"]]
+    assert render_html_report(**report_inputs)["figures"] == report["figures"]
+    report_inputs.pop(options["figures"][0]["figure"])
+    with pytest.raises(ValueError, match="not report inputs"):
+        render_markdown_report(**report_inputs)

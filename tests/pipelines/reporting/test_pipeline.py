@@ -9,6 +9,7 @@ from kedro.runner import SequentialRunner
 
 from cycle_kedro.datasets.report import ReportDataset
 from cycle_kedro.pipelines.reporting import create_pipeline
+from cycle_kedro.pipelines.reporting.pipeline import FIGURES
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"fake image body"
 
@@ -16,10 +17,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"fake image body"
 @pytest.fixture
 def catalog(*, tmp_path, statistics_results, forecast_metrics, llm_evaluation, app_evaluation,
             fedcycle_evaluation, study, options):  # fmt: skip
-    figure = options["figures"][0]["path"]
-    versioned = tmp_path / figure / "2026-01-01T00.00.00.000Z" / figure.split("/")[-1]
-    versioned.parent.mkdir(parents=True)
-    versioned.write_bytes(PNG)
     catalog = DataCatalog(
         {
             "report_markdown": ReportDataset(filepath=str(tmp_path / "report.md")),
@@ -27,15 +24,18 @@ def catalog(*, tmp_path, statistics_results, forecast_metrics, llm_evaluation, a
         }
     )
     inputs = {
-        "synthetic.statistics_results": statistics_results,
-        "fedcycle.forecast_metrics": forecast_metrics,
-        "synthetic.forecast_metrics": forecast_metrics,
+        "statistics.synthetic.statistics_results": statistics_results,
+        "forecasting.fedcycle.forecast_metrics": forecast_metrics,
+        "forecasting.synthetic.forecast_metrics": forecast_metrics,
         "llm_evaluation": llm_evaluation,
         "population.app.last_cycle_evaluation": app_evaluation,
         "population.fedcycle.last_cycle_evaluation": fedcycle_evaluation,
         "params:study_results": study,
         "params:report_options": options,
     }
+    # every figure is an input; the first one exists, the others are absent (None)
+    first = options["figures"][0]["figure"]
+    inputs |= {ds: (PNG if key == first else None) for key, ds in FIGURES.items()}
     for name, value in inputs.items():
         catalog[name] = MemoryDataset(value)
     return catalog
@@ -51,8 +51,9 @@ def test_pipeline_writes_both_reports_with_resolved_figures(catalog, tmp_path, o
     SequentialRunner().run(pipeline, catalog)
 
     markdown = (tmp_path / "report.md").read_text()
-    first = options["figures"][0]["path"]
-    assert f"]({first}/2026-01-01T00.00.00.000Z/{first.split('/')[-1]})" in markdown
+    first = options["figures"][0]["figure"]
+    assert f"](report_figures/{first}.png)" in markdown
+    assert (tmp_path / "report_figures" / f"{first}.png").read_bytes() == PNG
     assert markdown.count("](missing:") == len(options["figures"]) - 1
     assert "figure:" not in markdown
     page = (tmp_path / "report.html").read_text()
@@ -66,3 +67,23 @@ def test_pipeline_outputs_hold_the_study_numbers(catalog, study):
     assert isinstance(table, pd.DataFrame)
     study_rows = table[table["source"] == study["source"]]
     assert study_rows["model"].tolist() == list(study["forecasting"])
+
+
+def test_every_figure_of_the_report_is_made_by_a_node_before_the_report():
+    """The report's figures come through the DAG: each (but the kedro-viz screenshot) is a node output."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    bootstrap_project(Path(__file__).resolve().parents[3])
+    from cycle_kedro.pipeline_registry import register_pipelines  # noqa: PLC0415
+
+    default = register_pipelines()["__default__"]
+    made = {out for node in default.nodes for out in node.outputs}
+    for key, dataset in FIGURES.items():
+        if key == "kedro_viz":
+            continue
+        saved = dataset.removesuffix("@png")
+        assert saved in made, f"{saved} is not made by any node"
+        upstream = default.to_nodes("render_markdown_report").only_nodes_with_outputs(saved)
+        assert len(upstream.nodes) == 1

@@ -78,14 +78,14 @@ def make_women(n: int, rho: float, seed: int) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def stats_params() -> dict:
     """The project's own synthetic-namespace statistics parameters, bootstrap shortened."""
-    params = copy.deepcopy(load_params("statistics")["synthetic"])
+    params = copy.deepcopy(load_params("statistics")["statistics"]["synthetic"])
     params["inference"]["n_boot"] = 400
     return params
 
 
 @pytest.fixture(scope="session")
 def mcphases_params() -> dict:
-    params = copy.deepcopy(load_params("statistics")["mcphases"])
+    params = copy.deepcopy(load_params("statistics")["statistics"]["mcphases"])
     params["inference"]["n_boot"] = 200
     return params
 

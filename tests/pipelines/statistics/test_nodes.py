@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from cycle_kedro.pipelines.ingestion.nodes import generate_synthetic_cohort
-from cycle_kedro.pipelines.statistics import nodes
+from cycle_kedro.pipelines.statistics import cohort, inference, intervals, plots, tables
 from cycle_kedro.validation import DataValidationError
 from tests.conftest import load_params
 
@@ -21,14 +21,14 @@ TOL = 1e-12
 
 
 def _run_tests(daily: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    women = nodes.aggregate_women(daily, params["cohort"], params["activity"], params["phases"])
-    correlations = nodes.correlate_steps_hormones(
+    women = cohort.aggregate_women(daily, params["cohort"], params["activity"], params["phases"])
+    correlations = inference.correlate_steps_hormones(
         women, params["phases"], params["inference"], params["labels"]
     )
-    groups = nodes.compare_activity_groups(
+    groups = inference.compare_activity_groups(
         women, params["activity"], params["phases"], params["inference"], params["labels"]
     )
-    return women, nodes.adjust_for_multiplicity(correlations, groups, params["inference"])
+    return women, inference.adjust_for_multiplicity(correlations, groups, params["inference"])
 
 
 def _row(
@@ -47,7 +47,7 @@ def _row(
 
 # --------------------------------------------------------------------------- aggregation
 def test_aggregate_women_recovers_levels_phases_and_groups(daily, women_levels, stats_params):
-    women = nodes.aggregate_women(
+    women = cohort.aggregate_women(
         daily, stats_params["cohort"], stats_params["activity"], stats_params["phases"]
     )
     merged = women.merge(women_levels, on="woman_id", suffixes=("", "_true"))
@@ -70,7 +70,7 @@ def test_threshold_is_inclusive(stats_params):
     levels = make_women(6, rho=0.0, seed=1).assign(
         steps=[9999.0, 10000.0, 10001.0, 5000.0, 12000.0, 8000.0]
     )
-    women = nodes.aggregate_women(
+    women = cohort.aggregate_women(
         make_daily(levels), stats_params["cohort"], stats_params["activity"], stats_params["phases"]
     )
     high = stats_params["activity"]["high_label"]
@@ -80,7 +80,7 @@ def test_threshold_is_inclusive(stats_params):
 
 def test_cycle_length_column_is_used_when_present(daily, stats_params):
     daily = daily.assign(cycle_length=np.where(daily["cycle_index"] == 1, 27.0, 31.0))
-    women = nodes.aggregate_women(
+    women = cohort.aggregate_women(
         daily, stats_params["cohort"], stats_params["activity"], stats_params["phases"]
     )
     assert (women["cycle_length"] == 29.0).all()
@@ -88,7 +88,7 @@ def test_cycle_length_column_is_used_when_present(daily, stats_params):
 
 def test_empty_daily_raises_clear_error(daily, stats_params):
     with pytest.raises(DataValidationError, match="synthetic_daily: the table has no rows"):
-        nodes.aggregate_women(
+        cohort.aggregate_women(
             daily.iloc[0:0],
             stats_params["cohort"],
             stats_params["activity"],
@@ -99,7 +99,7 @@ def test_empty_daily_raises_clear_error(daily, stats_params):
 def test_bad_daily_names_dataset_column_and_row(daily, stats_params):
     daily.loc[5, "steps"] = -3.0
     with pytest.raises(DataValidationError, match=r"synthetic_daily: column 'steps', row 5"):
-        nodes.aggregate_women(
+        cohort.aggregate_women(
             daily, stats_params["cohort"], stats_params["activity"], stats_params["phases"]
         )
 
@@ -107,7 +107,7 @@ def test_bad_daily_names_dataset_column_and_row(daily, stats_params):
 def test_missing_phase_is_skipped_with_warning(daily, stats_params, caplog):
     daily = daily[daily["phase"] != "luteal"]
     with caplog.at_level(logging.WARNING):
-        women = nodes.aggregate_women(
+        women = cohort.aggregate_women(
             daily, stats_params["cohort"], stats_params["activity"], stats_params["phases"]
         )
     assert "phase 'luteal'" in caplog.text
@@ -116,10 +116,10 @@ def test_missing_phase_is_skipped_with_warning(daily, stats_params, caplog):
 
 # --------------------------------------------------------------------------- descriptive table
 def test_describe_cohort_matches_numpy(women_levels, daily, stats_params):
-    women = nodes.aggregate_women(
+    women = cohort.aggregate_women(
         daily, stats_params["cohort"], stats_params["activity"], stats_params["phases"]
     )
-    table = nodes.describe_cohort(women, stats_params["activity"], stats_params["labels"])
+    table = cohort.describe_cohort(women, stats_params["activity"], stats_params["labels"])
     low_label = stats_params["activity"]["low_label"]
     row = table[(table["variable"] == "p4") & (table["group"] == low_label)].iloc[0]
     values = women.loc[women["activity_group"] == low_label, "p4"].to_numpy()
@@ -199,7 +199,7 @@ def test_bh_equals_scipy_false_discovery_control(daily, stats_params):
 
 def test_bootstrap_ci_close_to_scipy_bootstrap(women_levels):
     x, y = women_levels["steps"].to_numpy(), women_levels["p4"].to_numpy()
-    ours = nodes._bootstrap_pearson_ci(x, y, 0.95, 4000, np.random.default_rng(0))
+    ours = intervals.bootstrap_pearson_ci(x, y, 0.95, 4000, np.random.default_rng(0))
     ref = stats.bootstrap(
         (x, y), lambda a, b: stats.pearsonr(a, b).statistic, paired=True, vectorized=False,
         n_resamples=4000, method="percentile", rng=np.random.default_rng(1),
@@ -215,15 +215,17 @@ def test_cohens_d_ci_covers_true_d_about_95_percent():
     for _ in range(reps):
         x, y = rng.normal(true_d, 1, 15), rng.normal(0, 1, 15)
         t = stats.ttest_ind(x, y).statistic
-        low, high = nodes.cohens_d_ci(t, 15, 15, 0.95)
-        assert low < nodes.cohens_d(x, y) < high
+        low, high = intervals.cohens_d_ci(t, 15, 15, 0.95)
+        assert low < intervals.cohens_d(x, y) < high
         covered += low <= true_d <= high
     assert 0.92 <= covered / reps <= 0.98, covered / reps
 
 
 def test_hedges_j_exact_and_below_one():
-    assert nodes.hedges_j(10) == pytest.approx(0.9227, abs=1e-4)  # tabulated J(10) in Hedges (1981)
-    assert 1 - 3 / (4 * 100 - 1) == pytest.approx(nodes.hedges_j(100), abs=1e-5)
+    assert intervals.hedges_j(10) == pytest.approx(
+        0.9227, abs=1e-4
+    )  # tabulated J(10) in Hedges (1981)
+    assert 1 - 3 / (4 * 100 - 1) == pytest.approx(intervals.hedges_j(100), abs=1e-5)
 
 
 # --------------------------------------------------------------------------- degenerate input
@@ -239,7 +241,7 @@ def test_one_empty_group_gives_documented_nan(daily, stats_params, caplog):
     # correlations are unaffected and BH runs over the remaining 12 hypotheses
     family = results.drop_duplicates(["analysis", "test", "variable"]).dropna(subset=["p"])
     assert len(family) == 12 and family["q_bh"].notna().all()
-    metrics = nodes.build_statistics_metrics(results, women, params["activity"])
+    metrics = tables.build_statistics_metrics(results, women, params["activity"])
     assert "cohen_d_p4" not in metrics and metrics["n_high_activity"]["value"] == 0.0
 
 
@@ -267,7 +269,9 @@ def test_fewer_than_three_women_gives_documented_nan(stats_params, caplog):
     )
     assert "no test could be computed" in caplog.text
     assert (
-        nodes.build_statistics_metrics(results, women, stats_params["activity"])["n_women"]["value"]
+        tables.build_statistics_metrics(results, women, stats_params["activity"])["n_women"][
+            "value"
+        ]
         == 2.0
     )
 
@@ -289,15 +293,15 @@ def test_degenerate_figures_do_not_crash(stats_params):
         stats_params["labels"],
         stats_params["cohort"],
     )
-    assert "not computable" in nodes.plot_steps_hormone_scatter(*args).axes[0].get_title()
-    assert "not computable" in nodes.plot_hormones_by_activity(*args).axes[1].get_title()
-    nodes.plot_correlation_heatmap(women, stats_params["labels"], stats_params["cohort"])
+    assert "not computable" in plots.plot_steps_hormone_scatter(*args).axes[0].get_title()
+    assert "not computable" in plots.plot_hormones_by_activity(*args).axes[1].get_title()
+    plots.plot_correlation_heatmap(women, stats_params["labels"], stats_params["cohort"])
 
 
 # --------------------------------------------------------------------------- reporting
 def test_metrics_keys_values_and_format(daily, stats_params):
     women, results = _run_tests(daily, stats_params)
-    metrics = nodes.build_statistics_metrics(results, women, stats_params["activity"])
+    metrics = tables.build_statistics_metrics(results, women, stats_params["activity"])
     assert all(set(v) == {"value", "step"} and np.isfinite(v["value"]) for v in metrics.values())
     r = _row(results, "woman_level", "pearson", "steps_vs_p4", "fisher_z")
     boot = _row(results, "woman_level", "pearson", "steps_vs_p4", "bootstrap_percentile")
@@ -316,7 +320,7 @@ def test_metrics_keys_values_and_format(daily, stats_params):
 
 def test_markdown_has_one_line_per_result(daily, stats_params):
     _, results = _run_tests(daily, stats_params)
-    text = nodes.format_results_markdown(results, stats_params["cohort"])
+    text = tables.format_results_markdown(results, stats_params["cohort"])
     table_lines = [line for line in text.splitlines() if line.startswith("| ")]
     assert len(table_lines) == len(results) + 1  # header + rows
     assert text.startswith("# Synthetic cohort") and "Steps/day vs P4 (ng/mL)" in text
@@ -332,7 +336,7 @@ def test_mcphases_labels_in_tables_and_titles(daily, mcphases_params):
         mcphases_params["labels"],
         mcphases_params["cohort"],
     )
-    titles = [ax.get_title() for ax in nodes.plot_steps_hormone_scatter(*args).axes]
+    titles = [ax.get_title() for ax in plots.plot_steps_hormone_scatter(*args).axes]
     assert titles[0].startswith("E3G") and titles[1].startswith("PdG")
 
 
@@ -357,8 +361,8 @@ def test_planted_correlation_is_covered_by_95_ci_in_most_seeds(stats_params):
         daily = generate_synthetic_cohort(
             _synthetic_params(seed, planted["rho_steps_p4"], planted["rho_steps_e2"])
         )
-        women = nodes.aggregate_women(daily, params["cohort"], params["activity"], {"analyse": []})
-        results = nodes.correlate_steps_hormones(
+        women = cohort.aggregate_women(daily, params["cohort"], params["activity"], {"analyse": []})
+        results = inference.correlate_steps_hormones(
             women, {"analyse": []}, params["inference"], params["labels"]
         )
         for hormone, method in hits:

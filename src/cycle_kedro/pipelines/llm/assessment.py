@@ -86,11 +86,8 @@ def score_answers(  # noqa: PLR0917 (a node: inputs are positional)
 
 
 def _bertscorer(encoder: Any, options: dict[str, Any]) -> Any:
-    bert = options["bertscore"]
-    path = getattr(encoder, "path", None) or str(encoder)
-
     def score(preds: list[str], refs: list[str]) -> list[float]:
-        return M.bertscore_f1_scores(preds, refs, path, bert["num_layers"])
+        return M.bertscore_f1_scores(preds, refs, encoder)
 
     return score
 

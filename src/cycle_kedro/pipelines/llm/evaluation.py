@@ -195,7 +195,7 @@ def answer_with_model(
     prompt: dict[str, Any],
 ) -> pd.DataFrame:
     """Raw greedy answers and reference NLL of one system on every question (progress bar)."""
-    device = T.resolve_device(options["device"], options.get("torch_threads"))
+    device = T.resolve_device(options["device"])
     prompts, completions = system_prompts(contexts, tokenizer, prompt, use_retrieval)
     has_ref = contexts["reference"].str.len() > 0
     scored = _score_reference(

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bert_score import BERTScorer
 
 logger = logging.getLogger(__name__)
 
@@ -55,36 +58,21 @@ def rouge_l(predictions: list[str], references: list[str]) -> float:
 
 
 def bertscore_f1_scores(
-    predictions: list[str],
-    references: list[str],
-    model_dir: Path,
-    num_layers: int,
-    batch_size: int = 32,
+    predictions: list[str], references: list[str], encoder: BERTScorer, batch_size: int = 32
 ) -> list[float]:
-    """BERTScore F1 of each pair with a local encoder directory (no baseline rescaling).
+    """BERTScore F1 of each pair with a loaded encoder (``bertscore_encoder``; no baseline rescaling).
 
-    One call loads the encoder once: score every model's answers together.
+    Score every model's answers in one call: the sentences are embedded in length-sorted batches.
     """
-    import bert_score  # noqa: PLC0415
-
     if not predictions:
         return []
     # bert-score cannot embed an empty candidate
     cands = [p if p.strip() else "." for p in predictions]
-    _, _, f1 = bert_score.score(
-        cands,
-        references,
-        model_type=str(model_dir),
-        num_layers=num_layers,
-        batch_size=batch_size,
-        verbose=False,
-    )
+    _, _, f1 = encoder.score(cands, references, batch_size=batch_size)
     return [float(v) for v in f1]
 
 
-def bertscore_f1(
-    predictions: list[str], references: list[str], model_dir: Path, num_layers: int
-) -> float:
+def bertscore_f1(predictions: list[str], references: list[str], encoder: BERTScorer) -> float:
     """Mean BERTScore F1 over pairs (NaN for no pairs)."""
-    scores = bertscore_f1_scores(predictions, references, model_dir, num_layers)
+    scores = bertscore_f1_scores(predictions, references, encoder)
     return float(np.mean(scores)) if scores else float("nan")

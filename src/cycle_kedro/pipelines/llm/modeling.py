@@ -5,42 +5,28 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
 import random
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
     import torch
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
 IGNORE = -100
 
 
-def package_dir(name: str) -> Path:
-    """Directory of an installed package, found without importing it."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            f"package {name!r} is not installed (see README: pip install --no-deps {name.replace('_', '-')})"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def resolve_device(name: str, threads: int | None = None) -> str:
+def resolve_device(name: str) -> str:
     """``auto`` → ``cuda`` when available, else ``cpu``; anything else unchanged.
 
-    ``threads`` sets torch's CPU threads (``None`` keeps torch's default). On a shared CPU box
-    one thread can be ~10x faster than two: OpenMP threads spin-wait for a busy core.
+    torch's CPU threads are not set here: ``RuntimeHooks`` set them from ``runtime.yml``.
     """
     import torch  # noqa: PLC0415
 
-    if threads:
-        torch.set_num_threads(int(threads))
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return name
@@ -90,6 +76,16 @@ def encode_pair(
     p_ids = p_ids[-room:]
     c_ids = c_ids[: max_length - len(p_ids)]
     return p_ids + c_ids, [IGNORE] * len(p_ids) + c_ids
+
+
+def encode_rows(
+    tokenizer: PreTrainedTokenizerBase, df: pd.DataFrame, max_length: int
+) -> list[tuple[list[int], list[int]]]:
+    """:func:`encode_pair` of every (``prompt``, ``completion``) row of ``df``."""
+    return [
+        encode_pair(tokenizer, p, c, max_length)
+        for p, c in zip(df["prompt"], df["completion"], strict=True)
+    ]
 
 
 def pad_batch(examples: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
@@ -256,27 +252,3 @@ def _stop_ids(model: Any, tokenizer: PreTrainedTokenizerBase) -> list[int]:
     configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
     ids = configured if isinstance(configured, list) else [configured]
     return sorted({i for i in [*ids, tokenizer.eos_token_id] if i is not None})
-
-
-def load_base(
-    source: dict[str, Any], dtype: str
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load the base model and tokenizer from a local directory or a GGUF file in a package."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
-
-    from cycle_kedro.datasets.hf import make_serializable, set_offline, torch_dtype  # noqa: PLC0415
-
-    set_offline()
-    if source.get("path"):
-        path, extra = Path(source["path"]), {}
-    else:
-        path, extra = package_dir(source["package"]), {"gguf_file": source["gguf_file"]}
-    if not path.exists():
-        raise FileNotFoundError(
-            f"base model directory {path} does not exist (param llm_model.source)"
-        )
-    tokenizer = AutoTokenizer.from_pretrained(str(path), **extra)
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch_dtype(dtype), **extra)
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return make_serializable(model), tokenizer

@@ -10,6 +10,7 @@ from .assessment import (
     summarise_evaluation,
     write_grounded_report,
 )
+from .curation import write_forecast_qa
 from .grounding import (
     build_eval_questions,
     build_raft_instructions,
@@ -18,13 +19,19 @@ from .grounding import (
     retrieve_passages,
     split_held_out,
 )
-from .nodes import convert_base_model, train_lora_adapter, write_forecast_qa
+from .training import convert_base_model, train_lora_adapter
 
 COHORTS = ("fedcycle", "synthetic")
-_FORECAST_QA = ["fedcycle.forecast_qa", "synthetic.forecast_qa"]
+# the forecasting pipeline's per-woman next-cycle forecast of a cohort (an input of this pipeline)
+FORECAST_DATASET = "{cohort}.next_cycle_forecast"
+_FORECAST_QA = {
+    "fedcycle_qa": "llm.fedcycle.forecast_qa",
+    "synthetic_qa": "llm.synthetic.forecast_qa",
+}
 
 
 def _forecast_qa(cohort: str) -> Pipeline:
+    """``write_forecast_qa`` in namespace ``llm.<cohort>`` (parameters ``llm.<cohort>.forecast_qa``)."""
     template = Pipeline(
         [
             Node(
@@ -37,12 +44,13 @@ def _forecast_qa(cohort: str) -> Pipeline:
     )
     return Pipeline(
         template,
-        namespace=cohort,
-        parameters={"params:forecast_qa": f"params:llm_forecast_qa.{cohort}"},
+        namespace=f"llm.{cohort}",
+        inputs={"next_cycle_forecast": FORECAST_DATASET.format(cohort=cohort)},
     )
 
 
 def _grounding() -> Pipeline:
+    """Topics of the KB questions, the held-out split, the index, the held-out questions' passages."""
     return Pipeline(
         [
             Node(
@@ -65,18 +73,22 @@ def _grounding() -> Pipeline:
             ),
             Node(
                 build_eval_questions,
-                inputs=["llm_kb_split", *_FORECAST_QA, "params:llm.eval_set"],
+                inputs={
+                    "kb_split": "llm_kb_split",
+                    **_FORECAST_QA,
+                    "options": "params:llm.eval_set",
+                },
                 outputs="llm_eval_questions",
                 name="build_eval_questions",
             ),
             Node(
                 retrieve_passages,
-                inputs=[
-                    "llm_eval_questions",
-                    "llm_retrieval_index",
-                    "llm_text_encoder",
-                    "params:llm.retrieval",
-                ],
+                inputs={
+                    "questions": "llm_eval_questions",
+                    "index": "llm_retrieval_index",
+                    "encoder": "llm_text_encoder",
+                    "options": "params:llm.retrieval",
+                },
                 outputs="llm_eval_contexts",
                 name="retrieve_passages",
             ),
@@ -85,37 +97,38 @@ def _grounding() -> Pipeline:
 
 
 def _training() -> Pipeline:
+    """The base model, RAFT examples and the LoRA adapter."""
     return Pipeline(
         [
             Node(
                 convert_base_model,
-                inputs="params:llm_model",
+                inputs=["llm_source_model", "llm_source_tokenizer"],
                 outputs=["llm_base_model", "llm_tokenizer"],
                 name="convert_base_model",
             ),
             Node(
                 build_raft_instructions,
-                inputs=[
-                    "llm_kb_split",
-                    *_FORECAST_QA,
-                    "llm_retrieval_index",
-                    "llm_text_encoder",
-                    "llm_tokenizer",
-                    "params:llm.raft",
-                    "params:llm.prompt",
-                ],
+                inputs={
+                    "kb_split": "llm_kb_split",
+                    **_FORECAST_QA,
+                    "index": "llm_retrieval_index",
+                    "encoder": "llm_text_encoder",
+                    "tokenizer": "llm_tokenizer",
+                    "options": "params:llm.raft",
+                    "prompt": "params:llm.prompt",
+                },
                 outputs="llm_instructions",
                 name="build_raft_instructions",
             ),
             Node(
                 train_lora_adapter,
-                inputs=[
-                    "llm_base_model",
-                    "llm_tokenizer",
-                    "llm_instructions",
-                    "params:llm_lora",
-                    "params:llm_training",
-                ],
+                inputs={
+                    "base_model": "llm_base_model",
+                    "tokenizer": "llm_tokenizer",
+                    "instructions": "llm_instructions",
+                    "lora": "params:llm.lora",
+                    "training": "params:llm.training",
+                },
                 outputs=["llm_lora_adapter", "llm_loss_curve"],
                 name="train_lora_adapter",
             ),
@@ -124,18 +137,28 @@ def _training() -> Pipeline:
 
 
 def _evaluation() -> Pipeline:
-    generation = ["llm_eval_contexts", "params:llm.generation", "params:llm.prompt"]
+    """Five systems on the held-out questions, the safety pass and scores, tables and the report."""
+    generation = {
+        "tokenizer": "llm_tokenizer",
+        "contexts": "llm_eval_contexts",
+        "options": "params:llm.generation",
+        "prompt": "params:llm.prompt",
+    }
     return Pipeline(
         [
             Node(
                 answer_base,
-                inputs=["llm_base_model", "llm_tokenizer", *generation],
+                inputs={"base_model": "llm_base_model", **generation},
                 outputs="llm_base_answers",
                 name="answer_base",
             ),
             Node(
                 answer_lora,
-                inputs=["llm_base_model", "llm_lora_adapter", "llm_tokenizer", *generation],
+                inputs={
+                    "base_model": "llm_base_model",
+                    "adapter": "llm_lora_adapter",
+                    **generation,
+                },
                 outputs="llm_lora_answers",
                 name="answer_lora",
             ),
@@ -147,15 +170,15 @@ def _evaluation() -> Pipeline:
             ),
             Node(
                 score_answers,
-                inputs=[
-                    "llm_base_answers",
-                    "llm_lora_answers",
-                    "llm_retrieval_answers",
-                    "llm_eval_contexts",
-                    "llm_bertscore_encoder",
-                    "params:llm.evaluation",
-                    "params:llm.prompt",
-                ],
+                inputs={
+                    "base": "llm_base_answers",
+                    "lora": "llm_lora_answers",
+                    "retrieval": "llm_retrieval_answers",
+                    "contexts": "llm_eval_contexts",
+                    "bertscore_encoder": "bertscore_encoder",
+                    "options": "params:llm.evaluation",
+                    "prompt": "params:llm.prompt",
+                },
                 outputs="llm_answer_scores",
                 name="score_answers",
             ),
@@ -167,13 +190,13 @@ def _evaluation() -> Pipeline:
             ),
             Node(
                 write_grounded_report,
-                inputs=[
-                    "llm_evaluation",
-                    "llm_forecast_evaluation",
-                    "llm_topic_terms",
-                    "llm_answer_scores",
-                    "params:llm.evaluation",
-                ],
+                inputs={
+                    "evaluation": "llm_evaluation",
+                    "forecast_evaluation": "llm_forecast_evaluation",
+                    "topics": "llm_topic_terms",
+                    "scores": "llm_answer_scores",
+                    "options": "params:llm.evaluation",
+                },
                 outputs="llm_samples",
                 name="write_grounded_report",
             ),

@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from cycle_kedro.tables import markdown_table
+
 logger = logging.getLogger(__name__)
 
 FORECAST_METRICS = ["n", "mse", "mae", "rmse", "r2"]
@@ -178,8 +180,12 @@ def render_markdown_report(
     llm: pd.DataFrame,
     population: pd.DataFrame,
     options: dict[str, Any],
-) -> str:
-    """The whole report as GitHub-flavoured markdown; figures as ``figure:<path>`` references."""
+    **figures: bytes | None,
+) -> dict[str, Any]:
+    """The whole report as GitHub-flavoured markdown, with its figures (inputs) as ``figure:<key>``.
+
+    Returns ``{"text", "figures"}`` for ``ReportDataset``, which writes the figures beside the report.
+    """
     parts = [f"# {options['title']}", "", options["intro"].strip(), ""]
     for title, text, table in _sections(
         correlations=correlations,
@@ -192,8 +198,8 @@ def render_markdown_report(
         parts += [f"## {title}", "", text.strip(), "", _markdown_table(table), ""]
     parts += ["## Figures", ""]
     for fig in options["figures"]:
-        parts += [f"### {fig['title']}", "", f"![{fig['title']}](figure:{fig['path']})", ""]
-    return "\n".join(parts)
+        parts += [f"### {fig['title']}", "", f"![{fig['title']}](figure:{fig['figure']})", ""]
+    return {"text": "\n".join(parts), "figures": _used_figures(figures, options)}
 
 
 def render_html_report(
@@ -204,8 +210,9 @@ def render_html_report(
     llm: pd.DataFrame,
     population: pd.DataFrame,
     options: dict[str, Any],
-) -> str:
-    """The same report as one self-contained HTML page (the dataset embeds the figures)."""
+    **figures: bytes | None,
+) -> dict[str, Any]:
+    """The same report as one self-contained HTML page (the dataset embeds the figure inputs)."""
     esc = html.escape
     body = [f"<h1>{esc(options['title'])}</h1>", f"<p>{esc(options['intro'].strip())}</p>"]
     for title, text, table in _sections(
@@ -222,7 +229,7 @@ def render_html_report(
     body.append("<h2>Figures</h2>")
     for fig in options["figures"]:
         body += [f"<h3>{esc(fig['title'])}</h3>",
-                 f'<img src="figure:{esc(fig["path"])}" alt="{esc(fig["title"])}">']  # fmt: skip
+                 f'<img src="figure:{esc(fig["figure"])}" alt="{esc(fig["title"])}">']  # fmt: skip
     style = (
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
         "table.results{border-collapse:collapse;margin:1em 0}"
@@ -230,12 +237,22 @@ def render_html_report(
         "table.results td:first-child,table.results th:first-child{text-align:left}"
         "img{max-width:100%}"
     )
-    return (
+    page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{esc(options['title'])}</title><style>{style}</style></head><body>"
         + "\n".join(body)
         + "</body></html>\n"
     )
+    return {"text": page, "figures": _used_figures(figures, options)}
+
+
+def _used_figures(figures: dict[str, bytes | None], options: dict[str, Any]) -> dict[str, bytes | None]:
+    """The figure inputs the report shows; a figure named in parameters but not an input is an error."""
+    keys = [fig["figure"] for fig in options["figures"]]
+    unknown = sorted(set(keys) - set(figures))
+    if unknown:
+        raise ValueError(f"report_options.figures names figures that are not report inputs: {unknown}")
+    return {key: figures[key] for key in keys}
 
 
 def _sections(  # noqa: PLR0913
@@ -282,8 +299,4 @@ def _counts_as_int(table: pd.DataFrame) -> pd.DataFrame:
 def _markdown_table(table: pd.DataFrame) -> str:
     if table.empty:
         return "_No rows: the pipeline that makes this table produced none._"
-    header = "| " + " | ".join(str(c) for c in table.columns) + " |"
-    rule = "|" + "---|" * len(table.columns)
-    cells = table.astype(object).map(lambda v: _fmt(v).replace("|", "\\|"))
-    rows = ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
+    return markdown_table(table, _fmt)

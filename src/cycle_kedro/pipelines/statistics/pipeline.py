@@ -2,20 +2,10 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import (
-    adjust_for_multiplicity,
-    aggregate_women,
-    build_statistics_metrics,
-    compare_activity_groups,
-    correlate_steps_hormones,
-    describe_cohort,
-    format_results_markdown,
-    plot_correlation_heatmap,
-    plot_hormones_by_activity,
-    plot_steps_hormone_scatter,
-)
-
-_PARAMETERS = ("cohort", "activity", "phases", "inference", "labels")
+from .cohort import aggregate_women, describe_cohort
+from .inference import adjust_for_multiplicity, compare_activity_groups, correlate_steps_hormones
+from .plots import plot_correlation_heatmap, plot_hormones_by_activity, plot_steps_hormone_scatter
+from .tables import build_statistics_metrics, format_results_markdown
 
 
 def _template() -> Pipeline:
@@ -37,19 +27,15 @@ def _template() -> Pipeline:
 
 
 def _for_cohort(cohort: str, daily: str) -> Pipeline:
-    return Pipeline(
-        _template(),
-        namespace=cohort,
-        inputs={"daily": daily},
-        parameters={f"params:{p}": f"params:{cohort}.{p}" for p in _PARAMETERS},
-    )
+    """The template in namespace ``statistics.<cohort>``: its parameters are ``statistics.<cohort>.<group>``."""
+    return Pipeline(_template(), namespace=f"statistics.{cohort}", inputs={"daily": daily})
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Statistics on the synthetic cohort (namespace ``synthetic``, input ``synthetic_daily``)."""
+    """Statistics on the synthetic cohort (namespace ``statistics.synthetic``, input ``synthetic_daily``)."""
     return _for_cohort("synthetic", "synthetic_daily")
 
 
 def create_mcphases_pipeline(**kwargs) -> Pipeline:
-    """The same nodes on mcPHASES (namespace ``mcphases``, input ``mcphases_daily``; E2/P4 = E3G/PdG)."""
+    """The same nodes on mcPHASES (namespace ``statistics.mcphases``, input ``mcphases_daily``; E2/P4 = E3G/PdG)."""
     return _for_cohort("mcphases", "mcphases_daily")
