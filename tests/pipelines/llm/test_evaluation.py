@@ -65,3 +65,10 @@ def test_questions_table_reads_a_users_source():
     assert out["doc_id"].tolist() == ["", "4_MPlus_Health_Topics_QA/0000917.xml"]
     assert out["reference"].tolist() == ["One.", ""]
     assert out["question_id"].tolist() == ["user-0", "user-1"]
+
+
+def test_sibling_foci_are_broader_or_narrower_names_of_one_condition():
+    assert E._siblings("Ovarian Cancer", "childhood ovarian cancer")  # noqa: SLF001
+    assert E._siblings("PCOS", "pcos!")  # noqa: SLF001
+    assert not E._siblings("Ovarian cancer", "Breast cancer")  # noqa: SLF001
+    assert not E._siblings("", "Breast cancer")  # noqa: SLF001

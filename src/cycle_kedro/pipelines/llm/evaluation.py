@@ -94,15 +94,24 @@ def retrieve_contexts(
     return out.assign(**_retrieval_hits(out, index))
 
 
-def _retrieval_hits(contexts: pd.DataFrame, index: RetrievalIndex) -> dict[str, list]:
-    """Per question: does the index hold a sibling (same focus), and did the top k find one?
+def _siblings(a: str, b: str) -> bool:
+    """Two foci about the same condition: one's words contain the other's ("ovarian cancer",
+    "childhood ovarian cancer"), compared case- and punctuation-insensitively."""
+    from .topics import focus_key  # noqa: PLC0415
 
+    x, y = set(focus_key(a).split()), set(focus_key(b).split())
+    return bool(x) and bool(y) and (x <= y or y <= x)
+
+
+def _retrieval_hits(contexts: pd.DataFrame, index: RetrievalIndex) -> dict[str, list]:
+    """Per question: does the index hold a sibling document, and did the top k retrieve one?
+
+    A sibling is a passage whose focus is the question's focus, broader or narrower (see
+    :func:`_siblings`; the held-out split never leaves the very same focus in the index).
     ``hit_topic``: a passage of the question's embedding topic was retrieved (needs ``topic`` on
     both the questions and the index passages; NaN otherwise).
     """
-    from .topics import focus_key  # noqa: PLC0415
-
-    keys = set(index.passages["focus"].map(focus_key))
+    foci = sorted(set(index.passages["focus"]))
     has_sibling, hit_focus, hit_topic = [], [], []
     topic_of = dict(
         zip(
@@ -112,11 +121,11 @@ def _retrieval_hits(contexts: pd.DataFrame, index: RetrievalIndex) -> dict[str, 
         )
     )
     for _, r in contexts.iterrows():
-        key = focus_key(r["focus"]) if r["focus"] else ""
-        sib = r["kind"] != "forecast" and key in keys
+        focus = r["focus"] or ""
+        sib = r["kind"] != "forecast" and bool(focus) and any(_siblings(focus, f) for f in foci)
         has_sibling.append(sib)
         hit_focus.append(
-            float(any(focus_key(f) == key for f in r["passage_foci"])) if sib else np.nan
+            float(any(_siblings(focus, f) for f in r["passage_foci"])) if sib else np.nan
         )
         t = r.get("topic", np.nan)
         found = [topic_of.get(p) for p in r["passage_ids"]]
