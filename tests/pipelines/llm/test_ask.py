@@ -95,3 +95,26 @@ def test_eval_entry_point_on_a_tiny_model(  # noqa: PLR0917 (pytest fixtures)
     )  # base unchanged
     with pytest.raises(ValueError, match="unknown system"):
         evaluate_file(questions, ["gpt"], resources, llm_params)
+
+
+def test_grounded_answer_cites_retrieved_urls_and_formats_for_stdout(
+    tiny_model, tiny_tokenizer, knowledge_base, minilm, llm_params
+):
+    from cycle_kedro.ask import _format, grounded_answer  # noqa: PLC0415
+    from cycle_kedro.pipelines.llm import retrieval as R  # noqa: PLC0415
+
+    index = R.build_index(R.split_passages(knowledge_base, 12, 2), minilm, {})
+    resources = {"base": tiny_model, "tokenizer": tiny_tokenizer, "index": index, "encoder": minilm}
+    ask = {"max_new_tokens": 4, "max_length": 256, "device": "cpu"}
+    top = grounded_answer("What is osteoporosis?", "retrieval", resources, llm_params, ask)
+    assert top["answer"].lower().startswith("osteoporosis")
+    assert top["sources"] and set(top["sources"]) <= set(knowledge_base["url"])
+    rag = grounded_answer(
+        "What are the symptoms of menopause?", "base_rag", resources, llm_params, ask
+    )
+    assert rag["flags"]["clinician_pointer"] and rag["answer"].endswith(
+        "Please see a doctor or nurse."
+    )
+    text = _format(top, as_json=False)
+    assert text.startswith(top["answer"]) and "\nSources:\n- https://" in text
+    assert json.loads(_format(rag, as_json=True))["flags"]["clinician_pointer"] is True
