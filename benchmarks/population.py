@@ -36,18 +36,16 @@ PARAMS = ROOT / "conf/base/parameters_population.yml"
 ENGINES = {
     "pandas1": ({"engine": "pandas", "n_jobs": 1}, 1),
     "pandas2": ({"engine": "pandas", "n_jobs": 2}, 2),
-    "dask2": (
-        {
-            "engine": "dask",
-            "scheduler_address": None,
-            "n_workers": 2,
-            "threads_per_worker": 1,
-            "processes": True,
-            "memory_limit": "auto",
-            "dashboard_address": None,
-        },
-        2,
-    ),
+    "dask2": ({"engine": "dask"}, 2),
+}
+# the cluster of engine dask2: what conf/dask/runtime.yml gives RuntimeHooks for `--env dask`
+DASK_CLUSTER = {
+    "scheduler_address": None,
+    "n_workers": 2,
+    "threads_per_worker": 1,
+    "processes": True,
+    "memory_limit": "auto",
+    "dashboard_address": None,
 }
 
 
@@ -57,7 +55,7 @@ def _peak_mb(who: int) -> float:
 
 def run_one(n_users: int, engine_name: str, models: list[str]) -> dict:
     """Time the forecast path for one size and engine in this process; return the numbers."""
-    from cycle_kedro.pipelines.population import engine as eng  # noqa: PLC0415
+    from cycle_kedro.hooks import close_dask_client, start_dask_client  # noqa: PLC0415
     from cycle_kedro.pipelines.population.generator import generate_population  # noqa: PLC0415
     from cycle_kedro.pipelines.population.nodes import (  # noqa: PLC0415
         build_period_cycles,
@@ -65,27 +63,29 @@ def run_one(n_users: int, engine_name: str, models: list[str]) -> dict:
         validate_period_starts,
     )
 
-    params = yaml.safe_load(PARAMS.read_text())
+    params = yaml.safe_load(PARAMS.read_text())["population"]
     engine_cfg, workers = ENGINES[engine_name]
     engine_cfg = dict(engine_cfg)
-    engine_cfg["batch_users"] = params["population_engine"].get("batch_users", 0)
+    engine_cfg["batch_users"] = params["engine"].get("batch_users", 0)
     if engine_cfg["engine"] == "dask":
         engine_cfg["npartitions"] = max(8, n_users // 25_000)
     t0 = time.perf_counter()
-    log, _ = generate_population(params["population_generator"] | {"n_users": n_users})
+    log, _ = generate_population(params["generator"] | {"n_users": n_users})
     t_gen = time.perf_counter() - t0
     input_cfg = {"source": "benchmark", "as_of": "2026-07-01", "min_gap_days": 10}
+    client = None
     if engine_cfg["engine"] == "dask":
-        eng.client(engine_cfg)  # cluster start-up is not part of the throughput
+        client = start_dask_client(DASK_CLUSTER)  # cluster start-up is not part of the throughput
     t0 = time.perf_counter()
     kept, _ = validate_period_starts(log, input_cfg, engine_cfg)
     t_clean = time.perf_counter() - t0
-    cycles = build_period_cycles(kept, params["population_skips"], engine_cfg)
-    forecast_cfg = params["population_forecast"] | {"models": models}
-    forecasts = forecast_next_period(cycles, forecast_cfg, params["population_skips"], engine_cfg)
+    cycles = build_period_cycles(kept, params["skips"], engine_cfg)
+    forecast_cfg = params["forecast"] | {"models": models}
+    forecasts = forecast_next_period(cycles, forecast_cfg, params["skips"], engine_cfg)
     elapsed = time.perf_counter() - t0
     n_arima = int((forecasts["source"] == "arima").sum())
-    eng.close_clients()
+    if client is not None:
+        close_dask_client(client)
     return {
         "n_users": n_users,
         "engine": engine_name,

@@ -6,7 +6,7 @@
 # The DAG file lands in <build-dir>/cycle_kedro_population_dag.py (one Airflow task per Kedro
 # node, each running `kedro run --nodes=...`). `py_compile` checks it is valid Python without
 # needing Airflow installed. Use `--env dask` (second argument) for a DAG whose tasks run
-# the Dask engine against `population_engine.scheduler_address`.
+# the Dask engine against `dask.scheduler_address` (conf/dask/runtime.yml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${1:-build/airflow}"

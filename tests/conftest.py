@@ -1,9 +1,12 @@
-"""Shared fixtures: the project root and the project's own parameter files."""
+"""Shared fixtures: the project root, the project's own parameter files, small per-cycle tables."""
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -34,3 +37,45 @@ def copy_project(dest: Path) -> Path:
     shutil.copy(PROJECT_ROOT / "pyproject.toml", dest / "pyproject.toml")
     (dest / "src").mkdir()
     return dest
+
+
+def make_cycles(
+    n_women: int = 12, n_cycles: int = 10, seed: int = 0, exog: bool = True
+) -> pd.DataFrame:
+    """Per-cycle table like ``*_model_input``: woman-level means around 29 d, within-woman SD 2 d."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for w in range(n_women):
+        wid = hashlib.sha256(f"w{w}".encode()).hexdigest()[:12]
+        mu = 29 + rng.normal(0, 2)
+        age, bmi = rng.uniform(20, 40), rng.uniform(18, 35)
+        for t in range(1, n_cycles + 1):
+            steps = rng.normal(8000, 1500) if exog else np.nan
+            rows.append(
+                {
+                    "woman_id": wid,
+                    "cycle_index": t,
+                    "cycle_length": float(round(mu + rng.normal(0, 2))),
+                    "age": age,
+                    "bmi": bmi,
+                    "steps": steps,
+                    "e2": rng.normal(120, 20) if exog else np.nan,
+                    "p4": rng.normal(8, 2) if exog else np.nan,
+                }
+            )
+    return pd.DataFrame(rows).sort_values(["woman_id", "cycle_index"], ignore_index=True)
+
+
+@pytest.fixture
+def cycles() -> pd.DataFrame:
+    return make_cycles()
+
+
+@pytest.fixture
+def fed_like() -> pd.DataFrame:
+    """Like FedCycle: no steps/E2/P4, uneven numbers of cycles per woman."""
+    df = make_cycles(n_women=14, n_cycles=9, seed=1, exog=False)
+    keep = df.groupby("woman_id").cumcount() < df["woman_id"].map(
+        {w: 3 + i % 7 for i, w in enumerate(df["woman_id"].unique())}
+    )
+    return df[keep].reset_index(drop=True)

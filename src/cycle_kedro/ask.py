@@ -15,7 +15,9 @@ document, and ``focus``), answers every question with each system, writes one ro
 ``--out`` (CSV) and prints the summary table (with paired bootstrap CIs against ``base`` when it is
 among the systems). Datasets used: ``llm_base_model``, ``llm_tokenizer``, ``llm_lora_adapter``,
 ``llm_retrieval_index``, ``llm_text_encoder``, ``bertscore_encoder`` (latest versions) and, for
-``--explain``, ``<cohort>.next_cycle_forecast``; parameters ``llm`` (``llm.ask`` for generation).
+``--explain``, ``forecasting.<cohort>.next_cycle_forecast``; parameters ``llm`` (``llm.ask`` for
+generation). The session's ``RuntimeHooks`` set the offline environment; this entry point runs no
+pipeline, so it sets torch's CPU threads itself, from the same ``runtime.yml`` (``torch_num_threads``).
 """
 
 from __future__ import annotations
@@ -248,7 +250,7 @@ def _run(args: argparse.Namespace) -> str:
             return _evaluate(args, catalog, params)
         question, allowed = args.question, ""
         if args.explain:
-            name = f"{args.cohort}.next_cycle_forecast"
+            name = f"forecasting.{args.cohort}.next_cycle_forecast"
             forecast = catalog.load(name)
             question = explain_question(forecast, args.explain, name)
             row = forecast[forecast["woman_id"] == args.explain].iloc[0]

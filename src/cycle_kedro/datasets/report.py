@@ -2,7 +2,7 @@
 
 :class:`ImageDataset` loads a figure file (the newest version of a versioned one) as bytes. In the
 catalog it is the ``@png`` face of a figure that a plot node saves with ``MatplotlibDataset``
-(transcoding: ``forecasting.fedcycle.forecast_model_comparison`` is saved, and
+(transcoding: ``forecasting.fedcycle.forecast_model_comparison@matplotlib`` is saved, and
 ``forecasting.fedcycle.forecast_model_comparison@png`` is loaded by the report on the same file), so
 Kedro runs the plot node before the report and kedro-viz draws the edge.
 

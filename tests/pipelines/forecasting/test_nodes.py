@@ -4,34 +4,34 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cycle_kedro.pipelines.forecasting.baselines import estimate_shrinkage_k, shrinkage_forecast
-from cycle_kedro.pipelines.forecasting.nodes import (
+from cycle_kedro.cycles.baselines import estimate_shrinkage_k, shrinkage_forecast
+from cycle_kedro.pipelines.forecasting.evaluation import (
     add_prediction_intervals,
-    combine_predictions,
+    build_mlflow_metrics,
     evaluate_forecasts,
-    forecast_next_cycle,
-    metrics_for_mlflow,
+)
+from cycle_kedro.pipelines.forecasting.folds import prepare_forecast_frame
+from cycle_kedro.pipelines.forecasting.models import (
+    combine_predictions,
     predict_arima,
     predict_baselines,
-    predict_recurrent_cv,
+    predict_lstm,
     predict_ridge,
-    prepare_forecast_frame,
 )
+from cycle_kedro.pipelines.forecasting.next_cycle import forecast_next_cycle
 from cycle_kedro.validation import DataValidationError
 
 
 @pytest.fixture
 def frame(cycles, params):
-    return prepare_forecast_frame(cycles, params["forecast_evaluation"])
+    return prepare_forecast_frame(cycles, params["evaluation"])
 
 
 def test_folds_hold_out_whole_women(frame, params):
     assert (frame.groupby("woman_id")["fold"].nunique() == 1).all()
     assert set(frame["fold"]) == {0, 1, 2}
     assert (frame["evaluated"] == (frame["n_prior"] >= 1)).all()
-    again = prepare_forecast_frame(
-        frame.sample(frac=1, random_state=1), params["forecast_evaluation"]
-    )
+    again = prepare_forecast_frame(frame.sample(frac=1, random_state=1), params["evaluation"])
     pd.testing.assert_series_equal(frame["fold"], again["fold"])
 
 
@@ -41,17 +41,17 @@ def test_bad_input_names_dataset_column_and_row(cycles, params):
     with pytest.raises(
         DataValidationError, match=r"test_model_input: column 'cycle_length', row 4"
     ):
-        prepare_forecast_frame(bad, params["forecast_evaluation"])
+        prepare_forecast_frame(bad, params["evaluation"])
     few = cycles[cycles.woman_id.isin(cycles.woman_id.unique()[:2])]
     with pytest.raises(DataValidationError, match="woman_id"):
-        prepare_forecast_frame(few, params["forecast_evaluation"])
-    params["forecast_evaluation"]["warmup_cycles"] = 0
+        prepare_forecast_frame(few, params["evaluation"])
+    params["evaluation"]["warmup_cycles"] = 0
     with pytest.raises(ValueError, match="warmup_cycles"):
-        prepare_forecast_frame(cycles, params["forecast_evaluation"])
+        prepare_forecast_frame(cycles, params["evaluation"])
 
 
 def _all_models(frame, params):
-    lstm, _ = predict_recurrent_cv(frame, params["lstm"])
+    lstm, _ = predict_lstm(frame, params["lstm"])
     return combine_predictions(
         frame,
         predict_baselines(frame),
@@ -108,7 +108,7 @@ def _noisy_predictions(n_women=200, n_cycles=8, sigma=2.5, seed=0):
 def test_conformal_intervals_reach_nominal_coverage_with_known_noise(params):
     sigma = 2.5
     pred = _noisy_predictions(sigma=sigma)
-    out = add_prediction_intervals(pred, params["forecast_intervals"])
+    out = add_prediction_intervals(pred, params["intervals"])
     scored = out[out.evaluated]
     inside = (scored.cycle_length >= scored.lo_model) & (scored.cycle_length <= scored.hi_model)
     assert 0.77 <= inside.mean() <= 0.83
@@ -118,10 +118,10 @@ def test_conformal_intervals_reach_nominal_coverage_with_known_noise(params):
 
 def test_interval_of_a_fold_ignores_that_folds_residuals(params):
     pred = _noisy_predictions()
-    base = add_prediction_intervals(pred, params["forecast_intervals"])
+    base = add_prediction_intervals(pred, params["intervals"])
     spoiled = pred.copy()
     spoiled.loc[spoiled.fold == 2, "pred_model"] += 50.0
-    after = add_prediction_intervals(spoiled, params["forecast_intervals"])
+    after = add_prediction_intervals(spoiled, params["intervals"])
     f2 = pred.fold == 2
     np.testing.assert_allclose(
         (after.hi_model - after.pred_model)[f2], (base.hi_model - base.pred_model)[f2]
@@ -134,9 +134,9 @@ def test_metrics_table_and_mlflow_dict(params):
     rng = np.random.default_rng(1)
     for name, sd in [("shrinkage", 2.5), ("mean_previous", 3.0), ("lstm", 2.0)]:
         pred[f"pred_{name}"] = pred.cycle_length + rng.normal(0, sd, len(pred))
-    pred = add_prediction_intervals(pred.drop(columns="pred_model"), params["forecast_intervals"])
+    pred = add_prediction_intervals(pred.drop(columns="pred_model"), params["intervals"])
     table = evaluate_forecasts(
-        pred, params["forecast_evaluation"], params["forecast_intervals"], params["study_reference"]
+        pred, params["evaluation"], params["intervals"], params["study_reference"]
     )
     ours = table[table.kind != "study"].set_index("model")
     assert ours.loc["shrinkage", "note"].startswith("best simple baseline")
@@ -146,16 +146,16 @@ def test_metrics_table_and_mlflow_dict(params):
     assert ours.loc["lstm", "n"] == pred.evaluated.sum()
     study = table[table.kind == "study"]
     assert list(study.source) == ["study (Fu), not our data"] and study.mae.item() == 3.92
-    logged = metrics_for_mlflow(table)
+    logged = build_mlflow_metrics(table)
     assert logged["lstm.mae"] == {"value": pytest.approx(ours.loc["lstm", "mae"]), "step": 0}
     assert "LSTM.mae" not in logged and all(set(v) == {"value", "step"} for v in logged.values())
 
 
 def test_next_cycle_forecast_one_row_per_woman(frame, params):
     preds = add_prediction_intervals(
-        combine_predictions(frame, predict_baselines(frame)), params["forecast_intervals"]
+        combine_predictions(frame, predict_baselines(frame)), params["intervals"]
     )
-    out = forecast_next_cycle(frame, preds, params["next_cycle"], params["forecast_intervals"])
+    out = forecast_next_cycle(frame, preds, params["next_cycle"], params["intervals"])
     assert list(out.columns) == [
         "woman_id",
         "n_cycles_used",
@@ -179,4 +179,4 @@ def test_next_cycle_forecast_one_row_per_woman(frame, params):
         shrinkage_forecast(hist, frame.cycle_length.mean(), k)
     )
     with pytest.raises(ValueError, match="next_cycle.model"):
-        forecast_next_cycle(frame, preds, {"model": "lstm"}, params["forecast_intervals"])
+        forecast_next_cycle(frame, preds, {"model": "lstm"}, params["intervals"])

@@ -23,21 +23,22 @@ def test_namespaces_cover_both_cohorts():
             "forecast_metrics",
             "next_cycle_forecast",
             "forecast_mlflow_metrics",
-            "forecast_predicted_vs_actual",
-            "forecast_error_by_prior_cycles",
-            "forecast_model_comparison",
+            "forecast_predicted_vs_actual@matplotlib",
+            "forecast_error_by_prior_cycles@matplotlib",
+            "forecast_model_comparison@matplotlib",
             "forecast_predictions",
         ):
-            assert f"{cohort}.{name}" in outputs
-        assert f"params:{cohort}.forecast_evaluation" in pipe.inputs()
+            assert f"forecasting.{cohort}.{name}" in outputs
+        assert f"params:forecasting.{cohort}.evaluation" in pipe.inputs()
     assert {
         "fedcycle_model_input",
         "synthetic_model_input",
-        "params:forecasting_study_reference",
-        "params:forecasting_lstm",
-        "params:forecasting_gru",
+        "params:forecasting.study_reference",
+        "params:forecasting.lstm",
+        "params:forecasting.gru",
     } <= pipe.inputs()
-    assert all(n.name.split(".")[0] in {"fedcycle", "synthetic"} for n in pipe.nodes)
+    namespaces = {"forecasting.fedcycle", "forecasting.synthetic"}
+    assert all(n.name.rsplit(".", 1)[0] in namespaces for n in pipe.nodes)
 
 
 @pytest.mark.slow
@@ -76,5 +77,5 @@ def test_template_runs_end_to_end(cycles, params):
         "forecast_error_by_prior_cycles",
         "forecast_model_comparison",
     ):
-        assert isinstance(result[fig].load(), plt.Figure)
+        assert isinstance(result[f"{fig}@matplotlib"].load(), plt.Figure)
     plt.close("all")

@@ -22,8 +22,8 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
 ):  # fmt: skip
     catalog = DataCatalog()
     catalog["knowledge_base"] = knowledge_base.drop(columns=["row_id", "topic"])
-    catalog["fedcycle.next_cycle_forecast"] = fedcycle_forecast
-    catalog["synthetic.next_cycle_forecast"] = synthetic_forecast
+    catalog["forecasting.fedcycle.next_cycle_forecast"] = fedcycle_forecast
+    catalog["forecasting.synthetic.next_cycle_forecast"] = synthetic_forecast
     catalog["llm_base_model"] = MemoryDataset(tiny_model)  # deep-copied for each consumer
     catalog["llm_tokenizer"] = MemoryDataset(tiny_tokenizer, copy_mode="assign")
     catalog["llm_text_encoder"] = MemoryDataset(minilm, copy_mode="assign")

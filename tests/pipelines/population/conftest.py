@@ -10,8 +10,8 @@ from tests.conftest import load_params
 
 @pytest.fixture(scope="session")
 def population_params() -> dict:
-    """``conf/base/parameters_population.yml`` as a dict (copy before changing it)."""
-    return load_params("population")
+    """The ``population:`` block of ``conf/base/parameters_population.yml`` (copy before changing it)."""
+    return load_params("population")["population"]
 
 
 @pytest.fixture

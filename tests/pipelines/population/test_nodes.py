@@ -4,23 +4,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cycle_kedro.pipelines.forecasting.baselines import expanding_baselines
-from cycle_kedro.pipelines.population import core
+from cycle_kedro.cycles.baselines import expanding_baselines
+from cycle_kedro.pipelines.population import forecasts, periods
+from cycle_kedro.pipelines.population.evaluation import score_skip_flags, summarise_evaluation
 from cycle_kedro.pipelines.population.nodes import (
     build_period_cycles,
     convert_cycles_to_starts,
     evaluate_last_cycle,
     forecast_next_period,
     generate_app_population,
-    score_skip_flags,
-    summarise_evaluation,
     validate_period_starts,
 )
 from cycle_kedro.validation import DataValidationError
 
 
 def _small_generator(params: dict, n_users: int = 300) -> dict:
-    return params["population_generator"] | {"n_users": n_users}
+    return params["generator"] | {"n_users": n_users}
 
 
 # ---------------------------------------------------------------- parsing and bad input
@@ -111,11 +110,9 @@ def test_header_only_log_and_no_cycle_fail_clearly(input_cfg, params, pandas_eng
         validate_period_starts(log, input_cfg, pandas_engine)
     one_start_each = pd.DataFrame({"user_id": ["a", "b"], "period_start": ["2024-01-01"] * 2})
     kept, _ = validate_period_starts(one_start_each, input_cfg, pandas_engine)
-    cycles = build_period_cycles(kept, params["population_skips"], pandas_engine)
+    cycles = build_period_cycles(kept, params["skips"], pandas_engine)
     with pytest.raises(ValueError, match="no completed cycle"):
-        forecast_next_period(
-            cycles, params["population_forecast"], params["population_skips"], pandas_engine
-        )
+        forecast_next_period(cycles, params["forecast"], params["skips"], pandas_engine)
 
 
 # ---------------------------------------------------------------- skips and cycles
@@ -123,7 +120,7 @@ def test_planted_skips_are_flagged_with_their_multiple(
     planted_log, input_cfg, params, pandas_engine
 ):
     kept, _ = validate_period_starts(planted_log, input_cfg, pandas_engine)
-    cycles = build_period_cycles(kept, params["population_skips"], pandas_engine)
+    cycles = build_period_cycles(kept, params["skips"], pandas_engine)
     skipper = cycles[cycles["user_id"] == "skipper"]
     assert skipper["typical_length"].iloc[0] == 28
     flagged = skipper[skipper["skip_flag"]]
@@ -135,15 +132,15 @@ def test_planted_skips_are_flagged_with_their_multiple(
 
 def test_skip_handling_split_and_downweight(planted_log, input_cfg, params, pandas_engine):
     kept, _ = validate_period_starts(planted_log, input_cfg, pandas_engine)
-    cycles = build_period_cycles(kept, params["population_skips"], pandas_engine)
+    cycles = build_period_cycles(kept, params["skips"], pandas_engine)
     skipper = cycles[cycles["user_id"] == "skipper"]
-    split = core.history(skipper, "split", 0.25)
+    split = periods.history(skipper, "split", 0.25)
     assert len(split) == 8 + 1 + 2 and split["cycle_length"].max() == 29
     assert split["cycle_length"].sum() == skipper["cycle_length"].sum()
-    down = core.history(skipper, "downweight", 0.25)
+    down = periods.history(skipper, "downweight", 0.25)
     assert sorted(down.loc[down["weight"] < 1, "cycle_length"]) == [56, 84]
     with pytest.raises(ValueError, match="handling"):
-        core.history(skipper, "ignore", 0.25)
+        periods.history(skipper, "ignore", 0.25)
 
 
 def test_generator_is_seeded_and_its_truth_scores_the_flags(params, pandas_engine):
@@ -158,10 +155,8 @@ def test_generator_is_seeded_and_its_truth_scores_the_flags(params, pandas_engin
     input_cfg = {"source": "generated", "as_of": "2026-07-01", "min_gap_days": 10}
     kept, dropped = validate_period_starts(log, input_cfg, pandas_engine)
     assert set(dropped["reason"]) <= {"duplicate", "short_gap"}
-    cycles = build_period_cycles(kept, params["population_skips"], pandas_engine)
-    scores, metrics = score_skip_flags(
-        cycles, truth, params["population_skips"], params["population_skip_scoring"]
-    )
+    cycles = build_period_cycles(kept, params["skips"], pandas_engine)
+    scores, metrics = score_skip_flags(cycles, truth, params["skips"], params["skip_scoring"])
     best = scores[scores["configured"]].iloc[0]
     assert best["precision"] > 0.9 and best["recall"] > 0.85
     assert metrics["population.app.skip_flags.recall"]["value"] == best["recall"]
@@ -187,11 +182,9 @@ def test_users_with_fewer_than_two_starts_get_the_population_forecast(
     planted_log, input_cfg, params, pandas_engine
 ):
     kept, _ = validate_period_starts(planted_log, input_cfg, pandas_engine)
-    cycles = build_period_cycles(kept, params["population_skips"], pandas_engine)
-    fc = forecast_next_period(
-        cycles, params["population_forecast"], params["population_skips"], pandas_engine
-    )
-    assert len(fc) == 3 * len(params["population_forecast"]["models"])
+    cycles = build_period_cycles(kept, params["skips"], pandas_engine)
+    fc = forecast_next_period(cycles, params["forecast"], params["skips"], pandas_engine)
+    assert len(fc) == 3 * len(params["forecast"]["models"])
     newbie = fc[fc["user_id"] == "newbie"]
     assert newbie["population_fallback"].all() and (newbie["n_cycles_used"] == 0).all()
     assert newbie["next_start"].notna().all()
@@ -215,8 +208,8 @@ def test_weighted_adapter_matches_the_forecasting_baselines_with_unit_weights():
     h["cycle_index"] = h.groupby("woman_id").cumcount() + 1
     h["weight"], h["flagged"] = 1.0, False
     pop = {"mean": 29.0, "k": 2.5, "sigma2": 4.0}
-    ref = core._baselines(h, pop)
-    weighted = core._baselines(h.assign(weight=np.where(h.index == 0, 1.0 - 1e-12, 1.0)), pop)
+    ref = forecasts._baselines(h, pop)
+    weighted = forecasts._baselines(h.assign(weight=np.where(h.index == 0, 1.0 - 1e-12, 1.0)), pop)
     np.testing.assert_allclose(weighted["shrinkage"], ref["shrinkage"], rtol=1e-9)
     last = h.groupby("woman_id")["cycle_index"].max()
     full = pd.concat(
@@ -227,13 +220,13 @@ def test_weighted_adapter_matches_the_forecasting_baselines_with_unit_weights():
 
 
 def test_no_leakage_of_the_scored_cycle(planted_log, input_cfg, params, pandas_engine):
-    params["population_forecast"]["models"] = ["shrinkage", "median"]
-    params["population_evaluation"]["handlings"] = ["keep", "split"]
+    params["forecast"]["models"] = ["shrinkage", "median"]
+    params["evaluation"]["handlings"] = ["keep", "split"]
     kept, _ = validate_period_starts(planted_log, input_cfg, pandas_engine)
     args = (
-        params["population_forecast"],
-        params["population_skips"],
-        params["population_evaluation"],
+        params["forecast"],
+        params["skips"],
+        params["evaluation"],
         pandas_engine,
     )
     before = evaluate_last_cycle(kept, *args)
@@ -257,13 +250,13 @@ def test_no_leakage_of_the_scored_cycle(planted_log, input_cfg, params, pandas_e
 
 
 def test_summary_table_and_mlflow_keys(planted_log, input_cfg, params, pandas_engine):
-    params["population_forecast"]["models"] = ["shrinkage", "median"]
+    params["forecast"]["models"] = ["shrinkage", "median"]
     kept, _ = validate_period_starts(planted_log, input_cfg, pandas_engine)
     preds = evaluate_last_cycle(
         kept,
-        params["population_forecast"],
-        params["population_skips"],
-        params["population_evaluation"],
+        params["forecast"],
+        params["skips"],
+        params["evaluation"],
         pandas_engine,
     )
     table, metrics = summarise_evaluation(preds, input_cfg)
@@ -276,17 +269,15 @@ def test_summary_table_and_mlflow_keys(planted_log, input_cfg, params, pandas_en
 
 def test_pandas_batches_of_users_give_the_same_tables(params):
     log, _ = generate_app_population(_small_generator(params, 600), {"engine": "pandas"})
-    forecast = params["population_forecast"] | {"models": ["shrinkage", "median"]}
+    forecast = params["forecast"] | {"models": ["shrinkage", "median"]}
     input_cfg = {"source": "generated", "as_of": "2026-07-01", "min_gap_days": 10}
     results = []
     for batch in (0, 150):
         engine = {"engine": "pandas", "n_jobs": 1, "batch_users": batch}
         kept, dropped = validate_period_starts(log, input_cfg, engine)
-        cycles = build_period_cycles(kept, params["population_skips"], engine)
-        fc = forecast_next_period(cycles, forecast, params["population_skips"], engine)
-        ev = evaluate_last_cycle(
-            kept, forecast, params["population_skips"], params["population_evaluation"], engine
-        )
+        cycles = build_period_cycles(kept, params["skips"], engine)
+        fc = forecast_next_period(cycles, forecast, params["skips"], engine)
+        ev = evaluate_last_cycle(kept, forecast, params["skips"], params["evaluation"], engine)
         results.append((dropped, fc, ev))
     for whole, batched in zip(*results, strict=True):
         pd.testing.assert_frame_equal(whole, batched)

@@ -83,7 +83,7 @@ def test_every_figure_of_the_report_is_made_by_a_node_before_the_report():
     for key, dataset in FIGURES.items():
         if key == "kedro_viz":
             continue
-        saved = dataset.removesuffix("@png")
+        saved = dataset.replace("@png", "@matplotlib")
         assert saved in made, f"{saved} is not made by any node"
         upstream = default.to_nodes("render_markdown_report").only_nodes_with_outputs(saved)
         assert len(upstream.nodes) == 1

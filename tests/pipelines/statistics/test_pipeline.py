@@ -87,7 +87,7 @@ def test_synthetic_pipeline_runs_end_to_end(stats_params):
         stats_params["activity"]["high_label"], stats_params["activity"]["low_label"], "all"
     }  # fmt: skip
     for figure in ("steps_hormone_scatter", "hormones_by_activity", "correlation_heatmap"):
-        assert isinstance(outputs[f"statistics.synthetic.{figure}"].load(), Figure)
+        assert isinstance(outputs[f"statistics.synthetic.{figure}@matplotlib"].load(), Figure)
 
 
 def test_sliced_to_bh_matches_full_family(stats_params):
@@ -112,6 +112,6 @@ def test_mcphases_pipeline_labels_hormones_as_metabolites(mcphases_params):
     markdown = outputs["statistics.mcphases.statistics_results_md"].load()
     assert "E3G" in markdown and "PdG" in markdown and "(pg/mL)" not in markdown
     titles = [
-        ax.get_title() for ax in outputs["statistics.mcphases.hormones_by_activity"].load().axes
+        ax.get_title() for ax in outputs["statistics.mcphases.hormones_by_activity@matplotlib"].load().axes
     ]
     assert titles[0].startswith("E3G") and titles[1].startswith("PdG")

@@ -8,21 +8,22 @@ network predicts a correction to the woman's running mean, so an untrained net s
 ``mean_previous`` baseline. The target cycle's own steps/E2/P4 are never inputs (they are only
 known once the cycle is over).
 
-torch and lightning are imported inside the functions that need them.
+torch and lightning are imported inside the functions that need them. Torch's CPU threads and
+``CUBLAS_WORKSPACE_CONFIG`` (deterministic training on CUDA) are set by the project hook from
+``conf/<env>/runtime.yml``; Lightning's log level is in ``conf/logging.yml``.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-import os
 import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .baselines import expanding_history_stats
+from cycle_kedro.cycles.baselines import expanding_history_stats
 
 logger = logging.getLogger(__name__)
 
@@ -181,12 +182,8 @@ def fit_recurrent(
     exogenous columns, epochs run and the validation-loss curve) for :func:`predict_recurrent`.
     """
     import lightning as L  # noqa: PLC0415
-    import torch  # noqa: PLC0415
     from lightning.pytorch.callbacks import EarlyStopping  # noqa: PLC0415
 
-    torch.set_num_threads(int(params.get("num_threads", 1)))
-    # deterministic=True on CUDA needs a fixed cuBLAS workspace; harmless on CPU
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     exog = usable_exog(train)
     stats = _fit_stats(train, exog)
     window = int(params["window"])
@@ -210,7 +207,6 @@ def fit_recurrent(
     bs = int(params["batch_size"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
         trainer.fit(
             module,
             _loader(w_fit, y_sd, bs, True, seed),

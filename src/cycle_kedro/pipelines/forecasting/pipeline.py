@@ -1,22 +1,19 @@
-"""The ``forecasting`` pipeline: one template, run on the ``fedcycle`` and ``synthetic`` cohorts."""
+"""The ``forecasting`` pipeline: one template, run as ``forecasting.fedcycle`` and ``forecasting.synthetic``."""
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import (
-    add_prediction_intervals,
+from .evaluation import add_prediction_intervals, build_mlflow_metrics, evaluate_forecasts
+from .folds import prepare_forecast_frame
+from .models import (
     combine_predictions,
-    evaluate_forecasts,
-    forecast_next_cycle,
-    metrics_for_mlflow,
-    plot_error_by_prior_cycles,
-    plot_model_comparison,
-    plot_predicted_vs_actual,
     predict_arima,
     predict_baselines,
-    predict_recurrent_cv,
+    predict_gru,
+    predict_lstm,
     predict_ridge,
-    prepare_forecast_frame,
 )
+from .next_cycle import forecast_next_cycle
+from .plots import plot_error_by_prior_cycles, plot_model_comparison, plot_predicted_vs_actual
 
 COHORTS = {"fedcycle": "fedcycle_model_input", "synthetic": "synthetic_model_input"}
 
@@ -27,7 +24,7 @@ def create_template() -> Pipeline:
         [
             Node(
                 prepare_forecast_frame,
-                ["model_input", "params:forecast_evaluation"],
+                ["model_input", "params:evaluation"],
                 "forecast_frame",
                 name="prepare_forecast_frame",
             ),
@@ -50,16 +47,16 @@ def create_template() -> Pipeline:
                 name="predict_ridge",
             ),
             Node(
-                predict_recurrent_cv,
+                predict_lstm,
                 ["forecast_frame", "params:lstm"],
                 ["lstm_predictions", "lstm_val_loss"],
-                name="train_lstm",
+                name="predict_lstm",
             ),
             Node(
-                predict_recurrent_cv,
+                predict_gru,
                 ["forecast_frame", "params:gru"],
                 ["gru_predictions", "gru_val_loss"],
-                name="train_gru",
+                name="predict_gru",
             ),
             Node(
                 combine_predictions,
@@ -76,53 +73,53 @@ def create_template() -> Pipeline:
             ),
             Node(
                 add_prediction_intervals,
-                ["point_predictions", "params:forecast_intervals"],
+                ["point_predictions", "params:intervals"],
                 "forecast_predictions",
                 name="add_prediction_intervals",
             ),
             Node(
                 evaluate_forecasts,
-                [
-                    "forecast_predictions",
-                    "params:forecast_evaluation",
-                    "params:forecast_intervals",
-                    "params:study_reference",
-                ],
+                {
+                    "predictions": "forecast_predictions",
+                    "evaluation": "params:evaluation",
+                    "intervals": "params:intervals",
+                    "study_reference": "params:study_reference",
+                },
                 "forecast_metrics",
                 name="evaluate_forecasts",
             ),
             Node(
-                metrics_for_mlflow,
+                build_mlflow_metrics,
                 "forecast_metrics",
                 "forecast_mlflow_metrics",
-                name="log_forecast_metrics",
+                name="build_mlflow_metrics",
             ),
             Node(
                 plot_predicted_vs_actual,
-                ["forecast_predictions", "params:forecast_reporting"],
-                "forecast_predicted_vs_actual",
+                ["forecast_predictions", "params:reporting"],
+                "forecast_predicted_vs_actual@matplotlib",
                 name="plot_predicted_vs_actual",
             ),
             Node(
                 plot_error_by_prior_cycles,
-                ["forecast_predictions", "params:forecast_reporting"],
-                "forecast_error_by_prior_cycles",
+                ["forecast_predictions", "params:reporting"],
+                "forecast_error_by_prior_cycles@matplotlib",
                 name="plot_error_by_prior_cycles",
             ),
             Node(
                 plot_model_comparison,
-                ["forecast_metrics", "params:forecast_reporting"],
-                "forecast_model_comparison",
+                ["forecast_metrics", "params:reporting"],
+                "forecast_model_comparison@matplotlib",
                 name="plot_model_comparison",
             ),
             Node(
                 forecast_next_cycle,
-                [
-                    "forecast_frame",
-                    "forecast_predictions",
-                    "params:next_cycle",
-                    "params:forecast_intervals",
-                ],
+                {
+                    "frame": "forecast_frame",
+                    "predictions": "forecast_predictions",
+                    "next_cycle": "params:next_cycle",
+                    "intervals": "params:intervals",
+                },
                 "next_cycle_forecast",
                 name="forecast_next_cycle",
             ),
@@ -131,17 +128,22 @@ def create_template() -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Run the template once per cohort namespace (``fedcycle``, ``synthetic``)."""
+    """Run the template once per cohort, in namespaces ``forecasting.<cohort>``.
+
+    Per-cohort parameters are ``forecasting.<cohort>.*``; the LSTM/GRU settings and the study's
+    reference numbers are shared by both cohorts (``forecasting.lstm``, ``forecasting.gru``,
+    ``forecasting.study_reference``).
+    """
     template = create_template()
     return sum(
         Pipeline(
             template,
-            namespace=cohort,
+            namespace=f"forecasting.{cohort}",
             inputs={"model_input": dataset},
             parameters={
-                "params:study_reference": "params:forecasting_study_reference",
-                "params:lstm": "params:forecasting_lstm",
-                "params:gru": "params:forecasting_gru",
+                "params:study_reference": "params:forecasting.study_reference",
+                "params:lstm": "params:forecasting.lstm",
+                "params:gru": "params:forecasting.gru",
             },
         )
         for cohort, dataset in COHORTS.items()

@@ -12,7 +12,7 @@ import unicodedata
 
 import pandas as pd
 
-from cycle_kedro.pipelines.forecasting.nodes import NEXT_CYCLE_COLUMNS
+from cycle_kedro.cycles.contracts import NEXT_CYCLE_COLUMNS
 from cycle_kedro.validation import DataValidationError
 
 ASKS = (

@@ -22,7 +22,7 @@ def write_forecast_qa(forecast: pd.DataFrame, options: dict[str, Any]) -> pd.Dat
     Rows without a finite prediction or interval are skipped (logged). ``options``: ``cohort``
     (label), ``max_rows`` and ``seed`` (which women and which question wording).
     """
-    name = f"{options['cohort']}.next_cycle_forecast"
+    name = f"forecasting.{options['cohort']}.next_cycle_forecast"
     C.check_forecast(forecast, name)
     needed = ["predicted_length", "lower_80", "upper_80", "history_mean", "last_cycle_length"]
     usable = forecast[forecast[needed].apply(lambda c: c.map(C.is_finite)).all(axis=1)]

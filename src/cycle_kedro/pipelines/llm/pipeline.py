@@ -23,7 +23,7 @@ from .training import convert_base_model, train_lora_adapter
 
 COHORTS = ("fedcycle", "synthetic")
 # the forecasting pipeline's per-woman next-cycle forecast of a cohort (an input of this pipeline)
-FORECAST_DATASET = "{cohort}.next_cycle_forecast"
+FORECAST_DATASET = "forecasting.{cohort}.next_cycle_forecast"
 _FORECAST_QA = {
     "fedcycle_qa": "llm.fedcycle.forecast_qa",
     "synthetic_qa": "llm.synthetic.forecast_qa",

@@ -1,18 +1,18 @@
-"""Pandas or Dask, chosen by ``params:population_engine`` (no code change between the two).
+"""Pandas or Dask, chosen by ``params:population.engine`` (no code change between the two).
 
 ``engine: pandas`` runs every step in this process (statsforecast uses ``n_jobs`` processes),
-on slices of at most ``batch_users`` whole users to bound the memory of the intermediates. ``engine: dask`` shuffles the tables by ``user_id`` so each partition
-holds whole users and runs the same pandas functions with ``map_partitions`` (one
-statsforecast call per partition). The cluster is a ``LocalCluster`` (``n_workers``,
-``threads_per_worker``, ``processes``) unless ``scheduler_address`` names a running scheduler
-(``tcp://host:8786``); the client is created once per process and reused by every node and
-by the Dask datasets that save the results.
+on slices of at most ``batch_users`` whole users to bound the memory of the intermediates.
+``engine: dask`` shuffles the tables by ``user_id`` so each partition holds whole users and runs
+the same pandas functions with ``map_partitions`` (one statsforecast call per partition).
+Nothing here starts or holds a cluster: Dask work runs on the default client, which the
+project hook (``cycle_kedro.hooks.RuntimeHooks``) starts from ``conf/dask/runtime.yml`` before
+the run and closes after it (``kedro run --env dask``); the Dask datasets that save the
+results use the same client.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,16 +20,12 @@ import pandas as pd
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-logger = logging.getLogger(__name__)
-
-_CLIENTS: dict[str, Any] = {}
-
 
 def is_dask(cfg: dict) -> bool:
     """True when the configured engine is Dask (``pandas`` otherwise)."""
     engine = str(cfg.get("engine", "pandas"))
     if engine not in {"pandas", "dask"}:
-        raise ValueError(f"population_engine.engine must be 'pandas' or 'dask', got {engine!r}")
+        raise ValueError(f"population.engine.engine must be 'pandas' or 'dask', got {engine!r}")
     return engine == "dask"
 
 
@@ -38,45 +34,9 @@ def is_dask_frame(df: object) -> bool:
     return type(df).__module__.startswith("dask")
 
 
-def client(cfg: dict):
-    """Return the process-wide Dask client (started on first use)."""
-    import dask  # noqa: PLC0415
-    from dask.distributed import Client, LocalCluster  # noqa: PLC0415
-
-    dask.config.set({"dataframe.convert-string": False})
-    address = cfg.get("scheduler_address")
-    key = address or "local"
-    if key not in _CLIENTS:
-        if address:
-            logger.info("Connecting to the Dask scheduler at %s", address)
-            _CLIENTS[key] = Client(address)
-        else:
-            cluster = LocalCluster(
-                n_workers=int(cfg.get("n_workers", 2)),
-                threads_per_worker=int(cfg.get("threads_per_worker", 1)),
-                processes=bool(cfg.get("processes", True)),
-                memory_limit=cfg.get("memory_limit", "auto"),
-                dashboard_address=cfg.get("dashboard_address"),
-            )
-            logger.info("Started a Dask LocalCluster: %s", cluster)
-            _CLIENTS[key] = Client(cluster)
-    return _CLIENTS[key]
-
-
-def close_clients() -> None:
-    """Close every client (and LocalCluster) this process started."""
-    while _CLIENTS:
-        _, c = _CLIENTS.popitem()
-        cluster = c.cluster
-        c.close()
-        if cluster is not None:
-            cluster.close()
-
-
 def to_engine(df, cfg: dict):
     """Return ``df`` as a Dask frame (engine dask) or a pandas frame (engine pandas)."""
     if is_dask(cfg):
-        client(cfg)
         if is_dask_frame(df):
             return df
         import dask.dataframe as dd  # noqa: PLC0415

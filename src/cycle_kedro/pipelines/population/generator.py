@@ -83,7 +83,7 @@ def generate_population(cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(period_starts, truth)`` for ``cfg["n_users"]`` users, seeded by ``cfg["seed"]``."""
     n_users = int(cfg["n_users"])
     if n_users < 1:
-        raise ValueError(f"population_generator.n_users must be >= 1, got {n_users}")
+        raise ValueError(f"population.generator.n_users must be >= 1, got {n_users}")
     seeds = np.random.SeedSequence(int(cfg["seed"])).spawn((n_users + _BLOCK - 1) // _BLOCK + 1)
     logs, truths = [], []
     for b, first in enumerate(range(0, n_users, _BLOCK)):

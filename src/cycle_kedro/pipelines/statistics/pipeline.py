@@ -19,9 +19,9 @@ def _template() -> Pipeline:
             Node(adjust_for_multiplicity, ["correlations", "group_tests", "params:inference"], "statistics_results", name="adjust_for_multiplicity"),
             Node(format_results_markdown, ["statistics_results", "params:cohort"], "statistics_results_md", name="format_results_markdown"),
             Node(build_statistics_metrics, ["statistics_results", "women_activity", "params:activity"], "statistics_metrics", name="build_statistics_metrics"),
-            Node(plot_steps_hormone_scatter, ["women_activity", "statistics_results", "params:activity", "params:labels", "params:cohort"], "steps_hormone_scatter", name="plot_steps_hormone_scatter"),
-            Node(plot_hormones_by_activity, ["women_activity", "statistics_results", "params:activity", "params:labels", "params:cohort"], "hormones_by_activity", name="plot_hormones_by_activity"),
-            Node(plot_correlation_heatmap, ["women_activity", "params:labels", "params:cohort"], "correlation_heatmap", name="plot_correlation_heatmap"),
+            Node(plot_steps_hormone_scatter, ["women_activity", "statistics_results", "params:activity", "params:labels", "params:cohort"], "steps_hormone_scatter@matplotlib", name="plot_steps_hormone_scatter"),
+            Node(plot_hormones_by_activity, ["women_activity", "statistics_results", "params:activity", "params:labels", "params:cohort"], "hormones_by_activity@matplotlib", name="plot_hormones_by_activity"),
+            Node(plot_correlation_heatmap, ["women_activity", "params:labels", "params:cohort"], "correlation_heatmap@matplotlib", name="plot_correlation_heatmap"),
         ]
     )  # fmt: skip
 

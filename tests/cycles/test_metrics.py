@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-from cycle_kedro.pipelines.forecasting.metrics import (
+from cycle_kedro.cycles.intervals import conformal_offsets
+from cycle_kedro.cycles.metrics import (
     bootstrap_mae_difference,
-    conformal_offsets,
     interval_coverage,
     regression_metrics,
 )

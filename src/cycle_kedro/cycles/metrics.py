@@ -1,10 +1,7 @@
-"""Forecast metrics shared by the ``forecasting`` and ``population`` pipelines.
-
-Stable public API (other pipelines import these; signatures do not change):
+"""Forecast metrics: point errors, interval coverage and a bootstrap MAE difference.
 
 * :func:`regression_metrics` — ``{"n", "mse", "mae", "rmse", "r2"}`` for two arrays.
 * :func:`interval_coverage` — share of ``y`` inside ``[lo, hi]``.
-* :func:`conformal_offsets` — split-conformal residual quantiles for a central interval.
 * :func:`bootstrap_mae_difference` — MAE(a) − MAE(b) with a (cluster) bootstrap CI.
 
 All functions ignore rows where any input is NaN. Empty input (after dropping NaN) gives NaN
@@ -17,7 +14,6 @@ import numpy as np
 
 __all__ = [
     "bootstrap_mae_difference",
-    "conformal_offsets",
     "interval_coverage",
     "regression_metrics",
 ]
@@ -62,24 +58,6 @@ def interval_coverage(y, lo, hi) -> float:
     if len(y) == 0:
         return float("nan")
     return float(np.mean((y >= lo) & (y <= hi)))
-
-
-def conformal_offsets(residuals, coverage: float = 0.8) -> tuple[float, float]:
-    """Return ``(q_lo, q_hi)`` so that ``[pred + q_lo, pred + q_hi]`` covers ``coverage``.
-
-    Split-conformal on calibration residuals ``y - pred`` (which must come from data the
-    test rows never touched): ``q_lo``/``q_hi`` are the finite-sample-corrected
-    ``(1-coverage)/2`` and ``(1+coverage)/2`` empirical quantiles. Asymmetric on purpose
-    (cycle-length errors are right-skewed). NaN offsets when no residuals are given.
-    """
-    (r,) = _finite(residuals)
-    n = len(r)
-    if n == 0:
-        return float("nan"), float("nan")
-    alpha = (1.0 - coverage) / 2.0
-    q_hi = min(1.0, np.ceil((n + 1) * (1 - alpha)) / n)
-    q_lo = max(0.0, np.floor((n + 1) * alpha) / n)
-    return float(np.quantile(r, q_lo, method="lower")), float(np.quantile(r, q_hi, method="higher"))
 
 
 def bootstrap_mae_difference(

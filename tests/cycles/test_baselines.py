@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cycle_kedro.pipelines.forecasting.baselines import (
+from cycle_kedro.cycles.baselines import (
     BASELINE_MODELS,
     estimate_shrinkage_k,
     expanding_baselines,

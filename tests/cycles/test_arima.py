@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("statsforecast")
 
-from cycle_kedro.pipelines.forecasting.arima import expanding_arima, forecast_series  # noqa: E402
+from cycle_kedro.cycles.arima import expanding_arima, forecast_series  # noqa: E402
 
 
 def test_forecast_series_fallback_for_short_series():

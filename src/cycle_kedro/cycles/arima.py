@@ -1,6 +1,4 @@
-"""Per-series ARIMA forecasts with statsforecast, shared by ``forecasting`` and ``population``.
-
-Stable public API:
+"""Per-series ARIMA forecasts with statsforecast (mean fallback for short series).
 
 * :func:`forecast_series` — one-step (or ``h``-step) forecast for many series at once, with
   a fallback (mean of the series) for series shorter than ``min_length`` and for fits that fail.

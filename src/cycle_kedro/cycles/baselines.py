@@ -1,4 +1,4 @@
-"""Simple next-cycle-length baselines, shared by the ``forecasting`` and ``population`` pipelines.
+"""Simple next-cycle-length baselines: last cycle, mean/median of previous, shrinkage.
 
 Two forms of every model:
 

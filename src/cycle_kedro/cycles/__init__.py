@@ -1,0 +1,7 @@
+"""Cycle-forecasting library shared by the pipelines (no Kedro in here: plain functions and contracts).
+
+Modules: :mod:`.baselines` (last cycle, mean/median of previous, shrinkage), :mod:`.arima`
+(statsforecast wrapper with a mean fallback), :mod:`.metrics` (errors, coverage, bootstrap MAE
+difference), :mod:`.intervals` (split-conformal intervals) and :mod:`.contracts` (column and
+schema contracts of the cycle tables). Pipelines import from here, never from each other.
+"""

@@ -1,0 +1,77 @@
+"""Forecast frame and women-held-out folds of the ``forecasting`` pipeline.
+
+Evaluation design (same for every model, so all are scored on the same rows):
+
+* Women are split into ``n_folds`` groups (women-held-out folds). For a cycle of a woman in
+  fold *f*, population-level quantities (population mean, shrinkage strength, ridge and
+  neural-net weights, interval widths) come only from women of the other folds; the woman's
+  own contribution is only her *earlier* cycles (expanding window). Her target cycle and
+  later cycles never enter anything used to predict it.
+* A cycle is scored when it has at least ``warmup_cycles`` earlier cycles.
+* 80% intervals are split-conformal: residual quantiles of the other folds' out-of-sample
+  predictions (optionally per band of number of earlier cycles).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from cycle_kedro.schemas import CYCLES
+from cycle_kedro.validation import DataValidationError, validate
+
+from .neural import EXOG
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+logger = logging.getLogger(__name__)
+
+KEYS = ["woman_id", "cycle_index"]
+
+
+def prepare_forecast_frame(model_input: pd.DataFrame, evaluation: dict[str, Any]) -> pd.DataFrame:
+    """Validate the per-cycle table and add ``fold`` (women-held-out), ``n_prior`` and ``evaluated``.
+
+    Args:
+        model_input: per-cycle table (the ``*_model_input`` contract).
+        evaluation: ``dataset`` (name for errors), ``n_folds``, ``warmup_cycles`` (>= 1), ``seed``.
+    """
+    source = evaluation.get("dataset", "model_input")
+    df = validate(model_input, CYCLES, source=source)
+    warmup, n_folds = int(evaluation["warmup_cycles"]), int(evaluation["n_folds"])
+    if warmup < 1:
+        raise ValueError(f"{source}: evaluation.warmup_cycles must be >= 1, got {warmup}")
+    women = np.sort(df["woman_id"].unique())
+    if len(women) < max(n_folds, 3):
+        raise DataValidationError(
+            f"{source}: column 'woman_id' has {len(women)} women; need at least "
+            f"{max(n_folds, 3)} for {n_folds} women-held-out folds"
+        )
+    rng = np.random.default_rng(int(evaluation["seed"]))
+    fold_of = dict(zip(rng.permutation(women), np.arange(len(women)) % n_folds, strict=True))
+    out = df.sort_values(KEYS, ignore_index=True)
+    out["fold"] = out["woman_id"].map(fold_of).astype(int)
+    out["n_prior"] = out.groupby("woman_id").cumcount().astype(int)
+    out["evaluated"] = out["n_prior"] >= warmup
+    for col in EXOG:
+        if col not in out.columns:
+            out[col] = np.nan
+    logger.info(
+        "%s: %d cycles, %d women, %d scored cycles, %d folds",
+        source,
+        len(out),
+        len(women),
+        int(out["evaluated"].sum()),
+        n_folds,
+    )
+    return out
+
+
+def by_fold(frame: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame, pd.DataFrame]]:
+    """Yield ``(fold, training rows, test rows)`` for every women-held-out fold."""
+    for f in sorted(frame["fold"].unique()):
+        yield f, frame[frame["fold"] != f], frame[frame["fold"] == f]
