@@ -58,3 +58,10 @@ def test_symptom_questions_end_with_the_clinician_pointer():
 def test_unknown_action_is_an_error():
     with pytest.raises(ValueError, match="flag, remove or replace"):
         S.safety_pass("x 5", "q", "", {**RULE, "action": "drop"})
+
+
+def test_list_enumerators_and_source_markers_are_not_invented_numbers():
+    answer = "Treatments include:\n1. Surgery [1]\n2) Radiation for 6 weeks [2]"
+    res = S.safety_pass(answer, "What are the treatments?", "surgery, radiation", RULE)
+    assert res.numbers == ["6"]
+    assert res.answer.startswith("Treatments include:\n1. Surgery [1]") and "[2]" in res.answer

@@ -25,6 +25,8 @@ URL = re.compile(
     re.IGNORECASE,
 )
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\.\d+)?(?![\w])")
+# not claims: list enumerators ("1. ", "2) " at a line start) and source markers ("[2]")
+MARKERS = re.compile(r"(?m)^\s*\d{1,2}[.)](?=\s)|\[\d{1,2}\]")
 
 
 def _norm_contact(text: str) -> str:
@@ -77,7 +79,8 @@ def find_invented(answer: str, allowed: str) -> dict[str, list[str]]:
     """Phones, e-mails, URLs and numbers of ``answer`` that ``allowed`` does not contain.
 
     Contacts are compared without punctuation/scheme; a number is supported when ``allowed`` has
-    the same value (or one that rounds to it). Digits inside a flagged contact are not counted again.
+    the same value (or one that rounds to it). Digits inside a flagged contact are not counted again;
+    list enumerators ("1." at a line start) and source markers ("[2]") are not numbers.
     """
     allowed_contacts = {_norm_contact(m) for m in PHONE.findall(allowed) + EMAIL.findall(allowed)}
     allowed_urls = {_norm_url(m) for m in URL.findall(allowed)}
@@ -88,7 +91,7 @@ def find_invented(answer: str, allowed: str) -> dict[str, list[str]]:
         m for m in URL.findall(rest)
         if not any(_norm_url(m) in a or a in _norm_url(m) for a in allowed_urls if a)
     ]  # fmt: skip
-    rest = URL.sub(" ", rest)
+    rest = MARKERS.sub(" ", URL.sub(" ", rest))
     values = _number_values(allowed)
     numbers = [n for n in NUMBER.findall(rest) if float(n.replace(",", "")) not in values]
     return {"phones": phones, "emails": emails, "urls": urls, "numbers": numbers}
