@@ -65,3 +65,7 @@ def test_list_enumerators_and_source_markers_are_not_invented_numbers():
     res = S.safety_pass(answer, "What are the treatments?", "surgery, radiation", RULE)
     assert res.numbers == ["6"]
     assert res.answer.startswith("Treatments include:\n1. Surgery [1]") and "[2]" in res.answer
+
+
+def test_claimed_numbers_leave_out_contacts_and_markers():
+    assert S.claimed_numbers("1. Call 301-555-1234 [2]; 35% of 1,200 women") == ["35", "1,200"]

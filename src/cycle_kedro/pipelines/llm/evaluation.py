@@ -256,9 +256,15 @@ def apply_safety(
             "flagged": res.flagged, "replaced": res.replaced, "pointer_added": res.pointer_added,
             "abstained": abstained,
             "residual_contacts": _residual_contacts(res.answer, f"{c['question']} {allowed}"),
-            "numbers_supported": M.numbers_supported(res.answer, f"{c['question']} {allowed}"),
+            "numbers_supported": _supported_share(r.raw_answer, res.numbers),
         })  # fmt: skip
     return answers.reset_index(drop=True).join(pd.DataFrame(rows))
+
+
+def _supported_share(raw: str, flagged: list[str]) -> float:
+    """Share of the raw answer's stated numbers that the allowed texts support (NaN: none stated)."""
+    n = len(S.claimed_numbers(raw))
+    return 1 - len(flagged) / n if n else float("nan")
 
 
 def _residual_contacts(answer: str, allowed: str) -> int:

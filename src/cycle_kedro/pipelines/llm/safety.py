@@ -97,6 +97,12 @@ def find_invented(answer: str, allowed: str) -> dict[str, list[str]]:
     return {"phones": phones, "emails": emails, "urls": urls, "numbers": numbers}
 
 
+def claimed_numbers(answer: str) -> list[str]:
+    """The numbers an answer states (outside contacts, URLs, list enumerators and source markers)."""
+    rest = MARKERS.sub(" ", URL.sub(" ", EMAIL.sub(" ", PHONE.sub(" ", answer))))
+    return NUMBER.findall(rest)
+
+
 def is_symptom_question(question: str, qtype: str | None, rule: dict[str, Any]) -> bool:
     """A question about symptoms: MedQuAD ``qtype`` in ``rule['qtypes']`` or a keyword in it."""
     if qtype and str(qtype).lower() in {q.lower() for q in rule.get("qtypes", [])}:
