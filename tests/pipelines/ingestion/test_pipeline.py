@@ -8,6 +8,8 @@ from cycle_kedro.schemas import CYCLES
 from .conftest import FEDCYCLE_CSV, FEDCYCLE_LOAD_ARGS
 from .test_nodes import MEDQUAD
 
+MEDQUAD_KB = MEDQUAD.parents[1] / "medquad_kb" / "medquad_womens_health_kb.jsonl"
+
 
 def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, ingestion_params):
     catalog = DataCatalog()
@@ -18,6 +20,9 @@ def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, 
     ).load()
     catalog["medquad_raw"] = ValidatedJSONLinesDataset(
         filepath=str(MEDQUAD), schema="cycle_kedro.schemas.MEDQUAD_RAW"
+    ).load()
+    catalog["medquad_kb_raw"] = ValidatedJSONLinesDataset(
+        filepath=str(MEDQUAD_KB), schema="cycle_kedro.schemas.KNOWLEDGE_BASE_RAW"
     ).load()
     catalog["params:id_hashing"] = ingestion_params["id_hashing"]
     catalog["params:synthetic_cohort"] = small_cohort_params
@@ -34,4 +39,5 @@ def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, 
     assert synthetic[["steps", "e2", "p4"]].notna().all().all()
     women = outputs["fedcycle_women"].load()
     assert women["n_cycles"].sum() == len(fedcycle)
-    assert len(outputs["medquad_qa"].load()) == 122
+    kb = outputs["knowledge_base"].load()  # medquad_qa (consumed by it) + the KB file
+    assert len(kb) == 122 + 799 and (kb["origin"] == "medquad_qa").sum() == 122
