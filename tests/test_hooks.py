@@ -33,6 +33,7 @@ def test_dask_env_configures_a_client():
     with KedroSession.create(project_path=PROJECT, env="dask") as session:
         runtime = session.load_context().config_loader["runtime"]
     assert runtime["dask"]["n_workers"] == 2
+    assert runtime["dask"]["scheduler_address"] is None  # unset DASK_SCHEDULER_ADDRESS: a LocalCluster
     assert runtime["torch_num_threads"] == 1  # soft merge keeps base keys
 
 
@@ -59,3 +60,11 @@ def test_local_cluster_is_closed_with_its_client():
     cluster = client.cluster
     close_dask_client(client)
     assert cluster.status.name == "closed"
+
+
+def test_dask_scheduler_address_comes_from_the_shell(monkeypatch):
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://scheduler:8786")
+    bootstrap_project(PROJECT)
+    with KedroSession.create(project_path=PROJECT, env="dask") as session:
+        runtime = session.load_context().config_loader["runtime"]
+    assert runtime["dask"]["scheduler_address"] == "tcp://scheduler:8786"

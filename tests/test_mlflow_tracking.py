@@ -8,13 +8,16 @@ back with ``MlflowClient``.
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
 
-from .conftest import PROJECT_ROOT, copy_project
+from cycle_kedro.pseudonyms import PseudonymKey
+
+from .conftest import PROJECT_ROOT, TEST_KEY, copy_project
 
 RUNTIME_PARAMS = {
     "statistics": {"synthetic": {"inference": {"n_boot": 200}}}
@@ -114,3 +117,32 @@ def test_statistics_tables_and_figures_are_artifacts(client, runs):
     assert "synthetic_statistics_results.csv" in names, paths
     assert any(name.endswith(".png") for name in names), paths
     assert all(p.startswith("statistics/synthetic") for p in paths), paths
+
+
+@pytest.mark.slow
+def test_no_key_salt_or_raw_id_in_params_artifacts_or_outputs(client, runs, tracked_project):
+    """The pseudonymisation key, the old committed salt and raw ids never reach MLflow or data/."""
+    secrets = [TEST_KEY, "cycle_kedro-v1"]
+    for run in (found[0] for found in runs.values()):
+        for name, value in run.data.params.items():
+            assert not any(s in value for s in secrets), f"param {name} holds a secret"
+            assert not {"salt", "hmac", "key"} & set(name.lower().replace(".", "_").split("_"))
+        for tag in run.data.tags.values():
+            assert not any(s in tag for s in secrets)
+    written = [
+        p
+        for folder in ("data", "mlruns")
+        for p in (tracked_project / folder).rglob("*")
+        if p.is_file() and "01_raw" not in p.parts
+    ]
+    written.append(tracked_project / "mlflow.db")  # params, tags and metrics live here
+    artifacts = [p for p in written if "artifacts" in p.parts]
+    assert artifacts and any(p.suffix == ".parquet" for p in written)
+    for path in written:
+        content = path.read_bytes()
+        assert not any(s.encode() in content for s in secrets), f"a secret was written to {path}"
+        assert b"nfp8" not in content, f"a raw FedCycle id was written to {path}"
+    cycles = pd.read_parquet(tracked_project / "data" / "03_primary" / "fedcycle_cycles.parquet")
+    assert set(cycles["woman_id"]) <= {
+        PseudonymKey(TEST_KEY).pseudonym(f"nfp8{n:03d}") for n in range(1000)
+    }

@@ -190,9 +190,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``cycle-ask``: 0 on success, 2 with a one-line message on bad input."""
+    """Entry point of ``cycle-ask``: 0 on success, 2 with a one-line message on bad input.
+
+    Only the answer (and its sources, or the --eval summary) goes to stdout (``cycle-ask "..." >
+    answer.txt``); Kedro's and the libraries' log lines, warnings and progress output go to stderr.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.question is not None and not args.question.strip():
+        parser.error("the question is empty (only spaces): ask something")
     modes = [bool(args.question), bool(args.explain), bool(args.eval)]
     if sum(modes) != 1:
         parser.error("give one of: a question, --explain WOMAN_ID, --eval FILE.jsonl")
@@ -209,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"cycle-ask: {exc}\n")
         return 2
     sys.stdout.write(text)
+    sys.stdout.flush()
     return 0
 
 

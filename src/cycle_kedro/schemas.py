@@ -8,6 +8,11 @@ Primary tables shared by the pipelines:
 * ``DAILY`` — one row per woman-day: ``woman_id``, ``cycle_index``, ``cycle_day`` (1-based),
   ``phase``, ``steps``, ``e2``, ``p4``, ``age``, ``bmi``.
 * ``QA`` — question/answer pairs with ``source``, ``focus`` and ``licence``.
+
+Raw schemas (``FEDCYCLE_RAW``, ``MEDQUAD_RAW``, ``PERIOD_STARTS_RAW``) check structure and types
+only: required columns, numbers where numbers belong, non-blank ids and text. Plausibility ranges
+(a 1-day cycle, a start in 1900, a 5 MB answer) are parameters (``conf/base/parameters_*.yml``,
+documented in ``conf/README.md``) applied by the first node of each input.
 """
 
 import pandera.pandas as pa
@@ -16,17 +21,20 @@ from pandera.pandas import Check, Column
 MAX_CYCLE_DAYS = 120
 _cycle_len = Check.in_range(0, MAX_CYCLE_DAYS, include_min=False)
 _hashed = Check.str_matches(r"^[0-9a-f]{12}$")
+_not_blank = Check(
+    lambda s: s.astype(str).str.strip().str.len() > 0, element_wise=False, name="not_blank"
+)
 
 FEDCYCLE_RAW = pa.DataFrameSchema(
     {
-        "ClientID": Column(str, Check.str_length(min_value=1)),
-        "CycleNumber": Column(int, Check.ge(1), coerce=True),
-        "LengthofCycle": Column(float, _cycle_len, coerce=True),
-        "LengthofLutealPhase": Column(float, Check.in_range(0, 60), nullable=True, coerce=True),
-        "LengthofMenses": Column(float, Check.in_range(0, 30), nullable=True, coerce=True),
-        "EstimatedDayofOvulation": Column(float, Check.in_range(0, 90), nullable=True, coerce=True),
-        "Age": Column(float, Check.in_range(10, 60), nullable=True, coerce=True),
-        "BMI": Column(float, Check.in_range(10, 80), nullable=True, coerce=True),
+        "ClientID": Column(str, _not_blank),
+        "CycleNumber": Column(float, coerce=True),
+        "LengthofCycle": Column(float, coerce=True),
+        "LengthofLutealPhase": Column(float, nullable=True, coerce=True),
+        "LengthofMenses": Column(float, nullable=True, coerce=True),
+        "EstimatedDayofOvulation": Column(float, nullable=True, coerce=True),
+        "Age": Column(float, nullable=True, coerce=True),
+        "BMI": Column(float, nullable=True, coerce=True),
         "Height": Column(float, nullable=True, coerce=True),
         "Weight": Column(float, nullable=True, coerce=True),
         "Group": Column(float, nullable=True, coerce=True),
@@ -37,9 +45,9 @@ FEDCYCLE_RAW = pa.DataFrameSchema(
 
 MEDQUAD_RAW = pa.DataFrameSchema(
     {
-        "question": Column(str, Check.str_length(min_value=1)),
-        "answer": Column(str, Check.str_length(min_value=1)),
-        "source": Column(str),
+        "question": Column(str, _not_blank),
+        "answer": Column(str, _not_blank),
+        "source": Column(str, _not_blank),
         "focus": Column(str, nullable=True, required=False),
         "qtype": Column(str, nullable=True, required=False),
         "collection": Column(str, nullable=True, required=False),
@@ -47,6 +55,14 @@ MEDQUAD_RAW = pa.DataFrameSchema(
     },
     strict=False,
     name="medquad_raw",
+)
+
+# A user's period-start export (``--env app_export``): two text columns; blanks, dates and ranges
+# are checked by the first population node (so every engine and cohort gets the same checks).
+PERIOD_STARTS_RAW = pa.DataFrameSchema(
+    {"user_id": Column(nullable=True), "period_start": Column(nullable=True)},
+    strict=False,
+    name="period_starts_raw",
 )
 
 CYCLES = pa.DataFrameSchema(

@@ -5,10 +5,12 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
+from cycle_kedro.errors import DataErrorHooks
 from cycle_kedro.hooks import RuntimeHooks
 
-# Runtime resources (environment, matplotlib backend, torch threads, Dask client) from conf runtime.yml
-HOOKS = (RuntimeHooks(),)
+# Runtime resources (environment, matplotlib backend, torch threads, Dask client) from conf runtime.yml;
+# one-screen errors for bad input and a clear message for an unknown --env (cycle_kedro.errors)
+HOOKS = (RuntimeHooks(), DataErrorHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

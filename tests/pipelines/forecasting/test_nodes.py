@@ -180,3 +180,16 @@ def test_next_cycle_forecast_one_row_per_woman(frame, params):
     )
     with pytest.raises(ValueError, match="next_cycle.model"):
         forecast_next_cycle(frame, preds, {"model": "lstm"}, params["intervals"])
+
+
+def test_folds_do_not_depend_on_the_pseudonyms(cycles, params):
+    """Every install has its own pseudonym key: the same women must land in the same folds."""
+    frame = prepare_forecast_frame(cycles, params["evaluation"])
+    ids = frame["woman_id"].unique()
+    relabel = dict(zip(ids, [f"{i:012x}" for i in np.random.default_rng(7).permutation(len(ids))], strict=True))
+    other = prepare_forecast_frame(
+        cycles.assign(woman_id=cycles["woman_id"].map(relabel)), params["evaluation"]
+    )
+    fold = frame.drop_duplicates("woman_id").set_index("woman_id")["fold"]
+    other_fold = other.drop_duplicates("woman_id").set_index("woman_id")["fold"]
+    assert (fold.rename(index=relabel).sort_index() == other_fold.sort_index()).all()

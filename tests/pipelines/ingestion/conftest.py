@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from tests.conftest import PROJECT_ROOT, load_params
+from cycle_kedro.pseudonyms import PseudonymKey
+from tests.conftest import PROJECT_ROOT, TEST_KEY, load_params
 
 FEDCYCLE_CSV = PROJECT_ROOT / "data" / "01_raw" / "fedcycle" / "FedCycleData071012.csv"
 FEDCYCLE_LOAD_ARGS = {"encoding": "utf-8-sig", "na_values": [" "], "low_memory": False}
@@ -10,6 +11,16 @@ FEDCYCLE_LOAD_ARGS = {"encoding": "utf-8-sig", "na_values": [" "], "low_memory":
 @pytest.fixture
 def ingestion_params() -> dict:
     return load_params("ingestion")
+
+
+@pytest.fixture
+def key() -> PseudonymKey:
+    return PseudonymKey(TEST_KEY)
+
+
+@pytest.fixture
+def fedcycle_checks(ingestion_params) -> dict:
+    return ingestion_params["fedcycle_checks"]
 
 
 @pytest.fixture

@@ -27,8 +27,10 @@ def _load(path, schema="KNOWLEDGE_BASE_RAW"):
 def parts():
     from tests.conftest import load_params  # noqa: PLC0415
 
-    licence = load_params("ingestion")["medquad_licence"]
-    return _load(KB), clean_medquad(_load(QA, "MEDQUAD_RAW"), licence), licence
+    params = load_params("ingestion")
+    licence = params["medquad_licence"]
+    qa = clean_medquad(_load(QA, "MEDQUAD_RAW"), licence, params["medquad_checks"])
+    return _load(KB), qa, licence
 
 
 def test_real_files_give_921_pairs_with_documents_licence_and_citation(parts):
@@ -60,7 +62,7 @@ def test_bad_line_names_file_and_line(tmp_path):
     ):
         _load(path)
     path.write_text(lines[0] + "\n{broken\n", encoding="utf-8")
-    with pytest.raises(DataValidationError, match=r"line 2 .*not valid JSON"):
+    with pytest.raises(DataValidationError, match=r"file line 2\).*not valid JSON"):
         _load(path)
 
 

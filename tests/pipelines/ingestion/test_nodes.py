@@ -14,9 +14,10 @@ from cycle_kedro.pipelines.ingestion.nodes import (
     generate_synthetic_cohort,
     summarise_synthetic_cycles,
 )
-from cycle_kedro.validation import DataValidationError, hash_id
+from cycle_kedro.pseudonyms import PseudonymKey
+from cycle_kedro.validation import DataValidationError
 
-from .conftest import FEDCYCLE_CSV, FEDCYCLE_LOAD_ARGS, PROJECT_ROOT
+from .conftest import FEDCYCLE_CSV, FEDCYCLE_LOAD_ARGS, PROJECT_ROOT, TEST_KEY, load_params
 
 MEDQUAD = PROJECT_ROOT / "data" / "01_raw" / "medquad" / "medquad_womens_health_qa.jsonl"
 
@@ -27,19 +28,25 @@ def _fedcycle(path=FEDCYCLE_CSV) -> ValidatedCSVDataset:
     )
 
 
+CHECKS = load_params("ingestion")["fedcycle_checks"]
+KEY = PseudonymKey(TEST_KEY)
+
+
 @pytest.fixture(scope="module")
 def fedcycle_clean():
-    return clean_fedcycle(_fedcycle().load(), {"salt": "test"})
+    return clean_fedcycle(_fedcycle().load(), KEY, CHECKS)
 
 
 def test_fedcycle_real_file_counts(fedcycle_clean):
     cycles, report = fedcycle_clean
     assert report["raw_rows"] == 1665 and report["raw_women"] == 159 and report["blocks"] == 163
-    assert report["repeated_blocks_dropped"] == 4
+    assert report["repeated_blocks_dropped"] == 4 and report["repeated_rows_dropped"] == 16
     assert report["repeated_rows_identical_to_kept"] == 12
+    assert report["repeated_cells_differing_from_kept"] == 7
+    assert report["weight_zero_as_missing_rows"] == 1 and report["ids_with_whitespace_rows"] == 0
     assert report["cycles"] == 1665 - report["repeated_rows_dropped"] == len(cycles)
     assert cycles["woman_id"].nunique() == 159
-    assert 1640 <= len(cycles) <= 1660
+    assert len(cycles) == 1649
 
 
 def test_fedcycle_cycles_ordered_and_per_woman_fields_carried(fedcycle_clean):
@@ -53,18 +60,21 @@ def test_fedcycle_cycles_ordered_and_per_woman_fields_carried(fedcycle_clean):
     assert cycles["weight_lb"].min() > 0  # Weight 0 (nfp8155) is treated as missing
 
 
-def test_fedcycle_ids_are_hashed(fedcycle_clean):
+def test_fedcycle_ids_are_keyed_pseudonyms(fedcycle_clean):
     cycles, _ = fedcycle_clean
     text = cycles.to_csv()
     assert "nfp8" not in text
     assert cycles["woman_id"].str.fullmatch(r"[0-9a-f]{12}").all()
+    assert set(cycles["woman_id"]) <= {KEY.pseudonym(f"nfp8{n:03d}") for n in range(1000)}
+    # rows are in pseudonym order, not in the order of the raw ids
+    assert cycles["woman_id"].is_monotonic_increasing
 
 
 def test_fedcycle_first_block_kept_for_duplicated_women():
     raw = _fedcycle().load()
     nfp8107 = raw[raw["ClientID"] == "nfp8107"]
-    cycles, _ = clean_fedcycle(raw, {"salt": "s"})
-    kept = cycles[cycles["woman_id"] == hash_id("nfp8107", "s")]
+    cycles, _ = clean_fedcycle(raw, KEY, CHECKS)
+    kept = cycles[cycles["woman_id"] == KEY.pseudonym("nfp8107")]
     first_block = nfp8107.iloc[: len(kept)]
     assert kept["cycle_length"].tolist() == first_block["LengthofCycle"].tolist()
     assert len(nfp8107) == 2 * len(kept)
@@ -104,7 +114,7 @@ def _set_cell(column: str, row: int, value: str):
 def test_bad_value_names_file_column_row(tmp_path, column, row, value):
     path = _write_variant(tmp_path, _set_cell(column, row, value))
     with pytest.raises(DataValidationError) as err:
-        _fedcycle(path).load()
+        clean_fedcycle(_fedcycle(path).load(), KEY, CHECKS)
     message = str(err.value)
     assert (
         path in message
@@ -131,7 +141,7 @@ def test_missing_column(tmp_path):
     path = _write_variant(tmp_path, drop)
     with pytest.raises(
         DataValidationError,
-        match=r"fedcycle_bad.csv: column 'LengthofCycle' is missing \(row: header\)",
+        match=r"fedcycle_bad.csv: column 'LengthofCycle'.*missing from the header",
     ):
         _fedcycle(path).load()
 
@@ -157,7 +167,9 @@ def test_unparseable_jsonl_line(tmp_path):
     dataset = ValidatedJSONLinesDataset(
         filepath=str(path), schema="cycle_kedro.schemas.MEDQUAD_RAW"
     )
-    with pytest.raises(DataValidationError, match=r"qa.jsonl: line 3 \(row 2\) is not valid JSON"):
+    with pytest.raises(
+        DataValidationError, match=r"qa.jsonl: row 2 \(file line 3\).*not valid JSON"
+    ):
         dataset.load()
 
 
@@ -245,7 +257,8 @@ def test_medquad_cleaned():
     doubled.loc[0, "question"] = (
         "What are the  symptoms of Acromegaly ? ?"  # same pair, messier spacing
     )
-    qa = clean_medquad(doubled, {"name": "CC BY 4.0", "citation": "Ben Abacha 2019"})
+    checks = load_params("ingestion")["medquad_checks"]
+    qa = clean_medquad(doubled, {"name": "CC BY 4.0", "citation": "Ben Abacha 2019"}, checks)
     assert len(qa) == len(raw) == 122
     assert qa.loc[0, "question"] == "What are the symptoms of Acromegaly?"
     assert not qa["question"].str.contains(r"\?\s*\?").any()
@@ -258,7 +271,7 @@ def test_medquad_cleaned():
 def test_mcphases_loader_on_fixtures(mcphases_dir):
     tables = McPhasesDataset(path=str(mcphases_dir)).load()
     daily = build_mcphases_daily(
-        tables, {"salt": "s", "max_steps_per_record": 5000, "zero_is_missing": True}
+        tables, KEY, {"max_steps_per_record": 5000, "zero_is_missing": True}
     )
     # duplicated 12:00 record counted once, the 6,000-step record dropped: 400 + 600
     assert (daily["steps"] == 1000).all()

@@ -3,9 +3,10 @@ from kedro.runner import SequentialRunner
 
 from cycle_kedro.datasets.validated import ValidatedCSVDataset, ValidatedJSONLinesDataset
 from cycle_kedro.pipelines.ingestion import create_pipeline
+from cycle_kedro.pseudonyms import PseudonymKey
 from cycle_kedro.schemas import CYCLES
 
-from .conftest import FEDCYCLE_CSV, FEDCYCLE_LOAD_ARGS
+from .conftest import FEDCYCLE_CSV, FEDCYCLE_LOAD_ARGS, TEST_KEY
 from .test_nodes import MEDQUAD
 
 MEDQUAD_KB = MEDQUAD.parents[1] / "medquad_kb" / "medquad_womens_health_kb.jsonl"
@@ -24,7 +25,9 @@ def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, 
     catalog["medquad_kb_raw"] = ValidatedJSONLinesDataset(
         filepath=str(MEDQUAD_KB), schema="cycle_kedro.schemas.KNOWLEDGE_BASE_RAW"
     ).load()
-    catalog["params:id_hashing"] = ingestion_params["id_hashing"]
+    catalog["pseudonym_key"] = PseudonymKey(TEST_KEY)
+    catalog["params:fedcycle_checks"] = ingestion_params["fedcycle_checks"]
+    catalog["params:medquad_checks"] = ingestion_params["medquad_checks"]
     catalog["params:synthetic_cohort"] = small_cohort_params
     catalog["params:medquad_licence"] = ingestion_params["medquad_licence"]
 

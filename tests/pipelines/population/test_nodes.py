@@ -109,10 +109,9 @@ def test_header_only_log_and_no_cycle_fail_clearly(input_cfg, params, pandas_eng
     with pytest.raises(DataValidationError, match=input_cfg["source"]):
         validate_period_starts(log, input_cfg, pandas_engine)
     one_start_each = pd.DataFrame({"user_id": ["a", "b"], "period_start": ["2024-01-01"] * 2})
-    kept, _ = validate_period_starts(one_start_each, input_cfg, pandas_engine)
-    cycles = build_period_cycles(kept, params["skips"], pandas_engine)
-    with pytest.raises(ValueError, match="no completed cycle"):
-        forecast_next_period(cycles, params["forecast"], params["skips"], pandas_engine)
+    # the first node says so, before anything is written (no empty tables downstream)
+    with pytest.raises(DataValidationError, match=r"export.csv: no completed cycle: 2 user"):
+        validate_period_starts(one_start_each, input_cfg, pandas_engine)
 
 
 # ---------------------------------------------------------------- skips and cycles

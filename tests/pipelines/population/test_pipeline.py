@@ -9,6 +9,8 @@ from kedro.runner import SequentialRunner
 from cycle_kedro.hooks import close_dask_client, start_dask_client
 from cycle_kedro.pipelines.population import create_pipeline
 from cycle_kedro.pipelines.population.generator import generate_population
+from cycle_kedro.pseudonyms import PseudonymKey
+from tests.conftest import TEST_KEY
 
 SHARED = ["skips", "forecast", "evaluation", "skip_scoring", "fedcycle_starts"]
 
@@ -20,6 +22,7 @@ def _catalog(params: dict, engine: dict) -> DataCatalog:
     catalog["params:population.engine"] = engine
     catalog["params:population.generator"] = params["generator"]
     catalog["params:population.evaluation.max_cycles_plotted"] = 10
+    catalog["pseudonym_key"] = PseudonymKey(TEST_KEY)
     for cohort in ("app", "fedcycle"):
         cfg = params[cohort]["input"] | {"as_of": "2026-07-01"}
         catalog[f"params:population.{cohort}.input"] = cfg
@@ -92,6 +95,7 @@ def test_population_pipeline_end_to_end(params):
 def test_pandas_and_dask_give_identical_forecasts(params, dask_client):
     pytest.importorskip("dask.distributed")
     params["generator"]["n_users"] = 2000
+    params["app"]["input"]["pseudonymise"] = True  # both engines pseudonymise alike
     log, _ = generate_population(params["generator"])
     pipe = (
         create_pipeline()
@@ -110,4 +114,5 @@ def test_pandas_and_dask_give_identical_forecasts(params, dask_client):
         results[name] = out["population.app.next_period_forecasts"].load()
     pd.testing.assert_frame_equal(results["pandas"], results["dask"])
     assert results["pandas"]["user_id"].nunique() == 2000
+    assert not set(results["pandas"]["user_id"]) & set(log["user_id"])  # pseudonyms, not raw ids
     assert set(results["pandas"]["source"]) >= {"arima", "shrinkage"}

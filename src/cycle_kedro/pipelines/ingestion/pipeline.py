@@ -20,7 +20,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 clean_fedcycle,
-                ["fedcycle_raw", "params:id_hashing"],
+                ["fedcycle_raw", "pseudonym_key", "params:fedcycle_checks"],
                 ["fedcycle_cycles", "fedcycle_cleaning_report"],
                 name="clean_fedcycle",
             ),
@@ -62,7 +62,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 clean_medquad,
-                ["medquad_raw", "params:medquad_licence"],
+                ["medquad_raw", "params:medquad_licence", "params:medquad_checks"],
                 "medquad_qa",
                 name="clean_medquad",
             ),
@@ -82,7 +82,7 @@ def create_mcphases_pipeline() -> Pipeline:
         [
             Node(
                 build_mcphases_daily,
-                ["mcphases_raw", "params:mcphases"],
+                ["mcphases_raw", "pseudonym_key", "params:mcphases"],
                 "mcphases_daily",
                 name="build_mcphases_daily",
             )

@@ -6,7 +6,8 @@ Input ``period_starts`` (csv or parquet, one row per logged period start, any or
     user_id       text   the app's user id (any non-empty text)
     period_start  text   ISO date "YYYY-MM-DD" (ISO timestamps and parquet dates also accepted)
 
-The heavy lifting is in :mod:`.periods` and :mod:`.forecasts` (pandas, per partition of whole
+Checks, pseudonymisation and the drop report are the first node, in :mod:`.intake` (what each kind
+of bad input gets is listed there). The heavy lifting is in :mod:`.periods` and :mod:`.forecasts` (pandas, per partition of whole
 users); :mod:`.engine` runs it on pandas or Dask according to ``params:population.engine``.
 Scoring nodes are in :mod:`.evaluation`, figures in :mod:`.plots`.
 """
@@ -17,11 +18,11 @@ import logging
 
 import pandas as pd
 
-from cycle_kedro.cycles.contracts import CLEAN_COLUMNS, CYCLE_COLUMNS, PERIOD_STARTS
-from cycle_kedro.validation import validate
+from cycle_kedro.cycles.contracts import CYCLE_COLUMNS
 
 from . import engine, forecasts, periods
 from .generator import generate_population
+from .intake import build_user_lookup, validate_period_starts  # noqa: F401  (first node: .intake)
 
 logger = logging.getLogger(__name__)
 
@@ -58,55 +59,6 @@ def convert_cycles_to_starts(cycles: pd.DataFrame, options: dict) -> pd.DataFram
     dates = pd.Timestamp(options["anchor_date"]) + pd.to_timedelta(log["days"], unit="D")
     log = pd.DataFrame({"user_id": log["user_id"], "period_start": dates.dt.strftime("%Y-%m-%d")})
     return log.sort_values(["user_id", "period_start"], ignore_index=True)
-
-
-def _validate_partition(
-    df: pd.DataFrame, source: str, partition_info: dict | None = None
-) -> pd.DataFrame:
-    if df.empty and len(df.columns):
-        return df  # an empty partition (file) of a Dask table is not an error by itself
-    number = (partition_info or {}).get("number", 0)
-    return validate(df, PERIOD_STARTS, source=f"{source} (partition {number})")
-
-
-def validate_period_starts(
-    period_starts: pd.DataFrame, input_cfg: dict, engine_cfg: dict
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Validate the log, parse dates and drop bad rows; return kept starts and the drop report.
-
-    A structurally bad file (missing column, empty user id or date) raises
-    ``DataValidationError`` naming the source, column and row. Unparseable or future dates,
-    duplicates and gaps under ``min_gap_days`` are dropped and listed in the report
-    (``user_id``, ``period_start`` as logged, ``reason``).
-    """
-    source = str(input_cfg["source"])
-    if engine.is_dask_frame(period_starts) or engine.is_dask(engine_cfg):
-        ddf = engine.to_engine(period_starts, engine_cfg)
-        checked = ddf.map_partitions(_validate_partition, source, meta=ddf._meta)
-    else:
-        checked = validate(
-            period_starts,
-            PERIOD_STARTS,
-            source=source,
-            header_lines=input_cfg.get("header_lines"),
-        )
-    cleaned = engine.apply(
-        checked,
-        periods.clean_starts,
-        periods.empty(CLEAN_COLUMNS),
-        engine_cfg,
-        as_of=input_cfg.get("as_of"),
-        min_gap_days=int(input_cfg["min_gap_days"]),
-    )
-    if engine.is_dask_frame(cleaned):
-        cleaned = cleaned.persist()
-    kept = cleaned[cleaned["reason"].isna()][["user_id", "period_start"]]
-    dropped = engine.sorted_frame(
-        cleaned[~cleaned["reason"].isna()][["user_id", "raw_period_start", "reason"]],
-        ["user_id", "raw_period_start", "reason"],
-    ).rename(columns={"raw_period_start": "period_start"})
-    logger.info("%s: dropped %s", source, dropped["reason"].value_counts().to_dict())
-    return kept, dropped
 
 
 def build_period_cycles(starts: pd.DataFrame, skips: dict, engine_cfg: dict) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import pandas as pd
 from cycle_kedro.cycles.contracts import CLEAN_COLUMNS, CYCLE_COLUMNS
 
 HANDLINGS = ("keep", "split", "downweight")
+ISO_DATE = r"^\d{4}-?\d{2}-?\d{2}(?:[T ]|$)"  # a whole day first (ISO 8601 date or timestamp)
 HOLDOUT_COLUMNS = {**CYCLE_COLUMNS, "scored_start": "datetime64[ns]"}
 
 
@@ -68,7 +69,9 @@ def clean_starts(df: pd.DataFrame, as_of: str | None, min_gap_days: int) -> pd.D
         parsed = pd.to_datetime(raw)
     else:  # parse each distinct text once (a log has few distinct days)
         dcodes, texts = pd.factorize(raw.astype(str))
-        days = pd.to_datetime(pd.Index(texts).str.strip(), format="ISO8601", errors="coerce")
+        stripped = pd.Index(texts).str.strip()
+        days = pd.to_datetime(stripped, format="ISO8601", errors="coerce")
+        days = days.where(stripped.str.match(ISO_DATE))  # "2026-01" is no day: unparseable
         parsed = pd.Series(days.take(dcodes), index=df.index)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)

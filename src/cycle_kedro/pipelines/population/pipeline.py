@@ -11,6 +11,7 @@ from kedro.pipeline import Node, Pipeline
 from .evaluation import score_skip_flags, summarise_evaluation
 from .nodes import (
     build_period_cycles,
+    build_user_lookup,
     convert_cycles_to_starts,
     evaluate_last_cycle,
     forecast_next_period,
@@ -35,9 +36,15 @@ def _cohort_template() -> Pipeline:
         [
             Node(
                 validate_period_starts,
-                ["period_starts", "params:input", "params:engine"],
+                ["period_starts", "params:input", "params:engine", "pseudonym_key"],
                 ["clean_period_starts", "period_drop_report"],
                 name="validate_period_starts",
+            ),
+            Node(
+                build_user_lookup,
+                ["period_starts", "clean_period_starts", "params:input", "pseudonym_key"],
+                "user_lookup",
+                name="build_user_lookup",
             ),
             Node(
                 build_period_cycles,
@@ -93,11 +100,17 @@ def _cohort_template() -> Pipeline:
 def create_pipeline(**kwargs) -> Pipeline:
     """Generator, two cohorts (app log and FedCycle) and skip-flag scoring against the truth."""
     template = _cohort_template()
-    app = Pipeline(template, namespace="app", inputs={"period_starts"}, parameters=SHARED)
+    key = {"pseudonym_key": "pseudonym_key"}  # the secret HMAC key, never a parameter
+    app = Pipeline(
+        template,
+        namespace="app",
+        inputs={"period_starts": "period_starts", **key},
+        parameters=SHARED,
+    )
     fedcycle = Pipeline(
         template,
         namespace="fedcycle",
-        inputs={"period_starts": "fedcycle_period_starts"},
+        inputs={"period_starts": "fedcycle_period_starts", **key},
         parameters=SHARED,
     )
     scoring = Pipeline(
@@ -142,6 +155,6 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         app + fedcycle + extras + scoring,
         namespace="population",
-        inputs={"fedcycle_cycles"},
+        inputs={"fedcycle_cycles", "pseudonym_key"},
         outputs={"period_starts", "population_truth"},
     )
