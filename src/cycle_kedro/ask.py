@@ -271,8 +271,7 @@ def _run(args: argparse.Namespace) -> str:
 
 
 def _evaluate(args: argparse.Namespace, catalog: Any, params: dict[str, Any]) -> str:
-    from kedro_datasets.pandas import CSVDataset  # noqa: PLC0415
-
+    from cycle_kedro.datasets.safe_csv import SpreadsheetSafeCSVDataset  # noqa: PLC0415
     from cycle_kedro.datasets.validated import ValidatedJSONLinesDataset  # noqa: PLC0415
     from cycle_kedro.tables import markdown_table  # noqa: PLC0415
 
@@ -283,7 +282,7 @@ def _evaluate(args: argparse.Namespace, catalog: Any, params: dict[str, Any]) ->
     resources = _resources(catalog, set(systems))
     resources["bertscore_encoder"] = catalog.load("bertscore_encoder")
     rows, summary = evaluate_file(questions, systems, resources, params)
-    CSVDataset(filepath=str(args.out), save_args={"index": False}).save(rows)
+    SpreadsheetSafeCSVDataset(filepath=str(args.out), save_args={"index": False}).save(rows)
     return markdown_table(summary, lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)) + "\n"
 
 
