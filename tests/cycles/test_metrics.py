@@ -67,3 +67,14 @@ def test_bootstrap_mae_difference_detects_a_better_model():
     assert same["diff"] == 0 and same["ci_low"] == 0 and same["ci_high"] == 0
     again = bootstrap_mae_difference(y, good, bad, groups=groups, n_boot=500, seed=0)
     assert again == res
+
+
+def test_cluster_bootstrap_does_not_depend_on_the_cluster_labels():
+    rng = np.random.default_rng(3)
+    y = rng.normal(28, 3, 60)
+    a, b = y + rng.normal(0, 2, 60), y + rng.normal(0, 2.5, 60)
+    groups = np.repeat([f"w{i:02d}" for i in range(20)], 3)
+    relabelled = np.repeat([f"{k:012x}" for k in rng.permutation(20)], 3)
+    one = bootstrap_mae_difference(y, a, b, groups, n_boot=200, seed=1)
+    two = bootstrap_mae_difference(y, a, b, relabelled, n_boot=200, seed=1)
+    assert one == two

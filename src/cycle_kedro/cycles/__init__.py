@@ -3,5 +3,7 @@
 Modules: :mod:`.baselines` (last cycle, mean/median of previous, shrinkage), :mod:`.arima`
 (statsforecast wrapper with a mean fallback), :mod:`.metrics` (errors, coverage, bootstrap MAE
 difference), :mod:`.intervals` (split-conformal intervals) and :mod:`.contracts` (column and
-schema contracts of the cycle tables). Pipelines import from here, never from each other.
+schema contracts of the cycle tables), :mod:`.robust` (median/winsorised shrinkage, Huber and
+Student-t empirical Bayes, the inner-CV selection rule) and :mod:`.incycle` (forecasts updated as
+the current cycle goes on: survival conditioning, ovulation + luteal rule). Pipelines import from here, never from each other.
 """

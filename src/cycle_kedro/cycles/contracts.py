@@ -21,7 +21,13 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.pandas import Check, Column
 
-__all__ = ["CLEAN_COLUMNS", "CYCLE_COLUMNS", "NEXT_CYCLE_COLUMNS", "PERIOD_STARTS"]
+__all__ = [
+    "CLEAN_COLUMNS",
+    "CYCLE_COLUMNS",
+    "NEXT_CYCLE_COLUMNS",
+    "NEXT_CYCLE_CURRENT_COLUMNS",
+    "PERIOD_STARTS",
+]
 
 NEXT_CYCLE_COLUMNS = (
     "woman_id",
@@ -35,6 +41,26 @@ NEXT_CYCLE_COLUMNS = (
     "model",
 )
 """Columns of ``forecasting.<cohort>.next_cycle_forecast``, the table the llm pipeline explains."""
+
+NEXT_CYCLE_CURRENT_COLUMNS = (
+    "days_since_start",
+    "ovulation_day",
+    "incycle_method",
+    "incycle_predicted_length",
+    "incycle_lower_80",
+    "incycle_upper_80",
+    "incycle_predicted_start_day",
+)
+"""Current-cycle columns that ``next_cycle_forecast`` adds after :data:`NEXT_CYCLE_COLUMNS`.
+
+``days_since_start``: today's cycle day (1 = first day of the current period); ``ovulation_day``:
+cycle day ovulation was detected on (NaN: none yet); ``incycle_method``: ``history`` (day 1),
+``survival`` (no period yet, forecast conditioned on it), ``ovulation`` (ovulation day + her
+luteal length) or ``no_ovulation_yet``; ``incycle_predicted_length`` and its 80% interval
+``incycle_lower_80``..``incycle_upper_80`` (whole days, cycle length in days); and
+``incycle_predicted_start_day``: the cycle day the next period is expected to start
+(``incycle_predicted_length + 1``). Written by :func:`cycle_kedro.cycles.incycle.forecast_current_cycle`.
+"""
 
 
 def _non_empty(s: pd.Series) -> pd.Series:

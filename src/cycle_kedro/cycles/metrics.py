@@ -101,6 +101,9 @@ def bootstrap_mae_difference(
         codes, inverse = np.unique(g, return_inverse=True)
         sums = np.bincount(inverse, weights=d, minlength=len(codes))
         counts = np.bincount(inverse, minlength=len(codes)).astype(float)
+        # clusters in an order fixed by their values, not their labels (pseudonyms change with the key)
+        order = np.lexsort((counts, sums))
+        sums, counts = sums[order], counts[order]
         draw = rng.integers(0, len(codes), size=(n_boot, len(codes)))
         reps = sums[draw].sum(axis=1) / counts[draw].sum(axis=1)
     tail = (1.0 - confidence) / 2.0

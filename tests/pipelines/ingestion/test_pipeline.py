@@ -30,6 +30,8 @@ def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, 
     catalog["params:medquad_checks"] = ingestion_params["medquad_checks"]
     catalog["params:synthetic_cohort"] = small_cohort_params
     catalog["params:medquad_licence"] = ingestion_params["medquad_licence"]
+    for variant, overrides in ingestion_params["synthetic_variants"].items():
+        catalog[f"params:synthetic_variants.{variant}"] = {**overrides, "n_women": 12}
 
     outputs = SequentialRunner().run(create_pipeline(), catalog)
 
@@ -44,3 +46,9 @@ def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, 
     assert women["n_cycles"].sum() == len(fedcycle)
     kb = outputs["knowledge_base"].load()  # medquad_qa (consumed by it) + the KB file
     assert len(kb) == 122 + 799 and (kb["origin"] == "medquad_qa").sum() == 122
+    # variants for forecasting: planted effects (signal) and long cycles (heavy), 12 women each
+    for variant in ("signal", "heavy"):
+        cohort = outputs[f"synthetic_{variant}_model_input"].load()
+        CYCLES.validate(cohort)
+        assert cohort["woman_id"].nunique() == 12
+        assert not cohort["cycle_length"].equals(synthetic["cycle_length"])

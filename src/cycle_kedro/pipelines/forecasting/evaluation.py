@@ -14,6 +14,7 @@ from cycle_kedro.cycles.metrics import (
     interval_coverage,
     regression_metrics,
 )
+from cycle_kedro.cycles.robust import ROBUST_MODELS
 from cycle_kedro.tables import mlflow_metrics
 
 MODEL_KIND = {
@@ -22,6 +23,9 @@ MODEL_KIND = {
     "ridge": "pooled linear",
     "lstm": "neural",
     "gru": "neural",
+    **dict.fromkeys(ROBUST_MODELS, "robust"),
+    "selected": "robust (inner-CV rule)",
+    "oracle_planted": "oracle (knows the planted effects)",
 }
 
 

@@ -4,6 +4,16 @@ from kedro.pipeline import Node, Pipeline
 
 from .evaluation import add_prediction_intervals, build_mlflow_metrics, evaluate_forecasts
 from .folds import prepare_forecast_frame
+from .incycle import (
+    add_current_cycle_fields,
+    attach_cycle_details,
+    build_incycle_mlflow_metrics,
+    current_cycle_status,
+    evaluate_incycle,
+    fit_cohort_incycle_state,
+    plot_incycle_error,
+    predict_incycle,
+)
 from .models import (
     combine_predictions,
     predict_arima,
@@ -14,8 +24,21 @@ from .models import (
 )
 from .next_cycle import forecast_next_cycle
 from .plots import plot_error_by_prior_cycles, plot_model_comparison, plot_predicted_vs_actual
+from .robust import (
+    build_selection_mlflow_metrics,
+    predict_robust,
+    select_cohort_model,
+    selection_table,
+)
+from .signal import build_signal_mlflow_metrics, compare_signal_cohorts, predict_oracle
 
-COHORTS = {"fedcycle": "fedcycle_model_input", "synthetic": "synthetic_model_input"}
+#: cohort -> (per-cycle model input, per-cycle primary table with ovulation days)
+COHORTS = {
+    "fedcycle": ("fedcycle_model_input", "fedcycle_cycles"),
+    "synthetic": ("synthetic_model_input", "synthetic_cycles"),
+    "signal": ("synthetic_signal_model_input", "synthetic_signal_cycles"),
+    "heavy": ("synthetic_heavy_model_input", "synthetic_heavy_cycles"),
+}
 
 
 def create_template() -> Pipeline:
@@ -59,6 +82,24 @@ def create_template() -> Pipeline:
                 name="predict_gru",
             ),
             Node(
+                attach_cycle_details,
+                ["forecast_frame", "cycles"],
+                "cycle_details",
+                name="attach_cycle_details",
+            ),
+            Node(
+                predict_robust,
+                ["forecast_frame", "params:robust"],
+                ["robust_predictions", "robust_selection_log"],
+                name="predict_robust",
+            ),
+            Node(
+                predict_oracle,
+                "cycle_details",
+                "oracle_predictions",
+                name="predict_oracle",
+            ),
+            Node(
                 combine_predictions,
                 [
                     "forecast_frame",
@@ -67,6 +108,8 @@ def create_template() -> Pipeline:
                     "ridge_predictions",
                     "lstm_predictions",
                     "gru_predictions",
+                    "robust_predictions",
+                    "oracle_predictions",
                 ],
                 "point_predictions",
                 name="combine_predictions",
@@ -120,10 +163,112 @@ def create_template() -> Pipeline:
                     "next_cycle": "params:next_cycle",
                     "intervals": "params:intervals",
                 },
-                "next_cycle_forecast",
+                "next_cycle_base",
                 name="forecast_next_cycle",
             ),
+            *_robust_and_incycle_nodes(),
         ]
+    )
+
+
+def _robust_and_incycle_nodes() -> list[Node]:
+    """The cohort's model by the selection rule, the in-cycle forecasts and the current-cycle fields."""
+    return [
+        Node(
+            select_cohort_model,
+            ["forecast_frame", "params:robust"],
+            "cohort_model",
+            name="select_cohort_model",
+        ),
+        Node(
+            selection_table,
+            ["robust_selection_log", "cohort_model"],
+            "model_selection",
+            name="selection_table",
+        ),
+        Node(
+            build_selection_mlflow_metrics,
+            "model_selection",
+            "selection_mlflow_metrics",
+            name="build_selection_mlflow_metrics",
+        ),
+        Node(
+            predict_incycle,
+            ["cycle_details", "forecast_predictions", "params:incycle"],
+            "incycle_predictions",
+            name="predict_incycle",
+        ),
+        Node(
+            evaluate_incycle,
+            ["incycle_predictions", "params:incycle", "params:evaluation"],
+            "incycle_metrics",
+            name="evaluate_incycle",
+        ),
+        Node(
+            build_incycle_mlflow_metrics,
+            "incycle_metrics",
+            "incycle_mlflow_metrics",
+            name="build_incycle_mlflow_metrics",
+        ),
+        Node(
+            plot_incycle_error,
+            ["incycle_predictions", "params:reporting"],
+            "incycle_error_by_day",
+            name="plot_incycle_error",
+        ),
+        Node(
+            fit_cohort_incycle_state,
+            {
+                "details": "cycle_details",
+                "predictions": "forecast_predictions",
+                "cohort_model": "cohort_model",
+                "incycle": "params:incycle",
+            },
+            "incycle_state",
+            name="fit_cohort_incycle_state",
+        ),
+        Node(
+            current_cycle_status,
+            "forecast_frame",
+            "current_cycle",
+            name="current_cycle_status",
+        ),
+        Node(
+            add_current_cycle_fields,
+            {
+                "next_cycle_base": "next_cycle_base",
+                "details": "cycle_details",
+                "incycle_state": "incycle_state",
+                "current_cycle": "current_cycle",
+            },
+            "next_cycle_forecast",
+            name="add_current_cycle_fields",
+        ),
+    ]
+
+
+def create_signal_comparison() -> Pipeline:
+    """Signal vs no-signal synthetic cohorts: gains of the exogenous-feature models over shrinkage."""
+    return Pipeline(
+        [
+            Node(
+                compare_signal_cohorts,
+                ["signal_predictions", "nosignal_predictions", "params:signal_comparison"],
+                "signal_comparison",
+                name="compare_signal_cohorts",
+            ),
+            Node(
+                build_signal_mlflow_metrics,
+                "signal_comparison",
+                "signal_mlflow_metrics",
+                name="build_signal_mlflow_metrics",
+            ),
+        ],
+        namespace="forecasting",
+        inputs={
+            "signal_predictions": "forecasting.signal.forecast_predictions",
+            "nosignal_predictions": "forecasting.synthetic.forecast_predictions",
+        },
     )
 
 
@@ -135,16 +280,17 @@ def create_pipeline(**kwargs) -> Pipeline:
     ``forecasting.study_reference``).
     """
     template = create_template()
-    return sum(
+    cohorts = sum(
         Pipeline(
             template,
             namespace=f"forecasting.{cohort}",
-            inputs={"model_input": dataset},
+            inputs={"model_input": model_input, "cycles": cycles},
             parameters={
                 "params:study_reference": "params:forecasting.study_reference",
                 "params:lstm": "params:forecasting.lstm",
                 "params:gru": "params:forecasting.gru",
             },
         )
-        for cohort, dataset in COHORTS.items()
+        for cohort, (model_input, cycles) in COHORTS.items()
     )
+    return cohorts + create_signal_comparison()

@@ -12,6 +12,10 @@ from .nodes import (
     summarise_synthetic_cycles,
     summarise_women,
 )
+from .synthetic_effects import generate_synthetic_variant
+
+#: synthetic cohort variants generated for the forecasting pipeline (parameters synthetic_variants)
+SYNTHETIC_VARIANTS = ("signal", "heavy")
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -72,8 +76,36 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "knowledge_base",
                 name="build_knowledge_base",
             ),
+            *_variant_nodes(),
         ]
     )
+
+
+def _variant_nodes() -> list[Node]:
+    """Synthetic cohort variants (``synthetic_<variant>_cycles`` / ``_model_input``) for forecasting."""
+    nodes = []
+    for v in SYNTHETIC_VARIANTS:
+        nodes += [
+            Node(
+                generate_synthetic_variant,
+                ["params:synthetic_cohort", f"params:synthetic_variants.{v}"],
+                f"synthetic_{v}_daily",
+                name=f"generate_synthetic_{v}_cohort",
+            ),
+            Node(
+                summarise_synthetic_cycles,
+                f"synthetic_{v}_daily",
+                f"synthetic_{v}_cycles",
+                name=f"summarise_synthetic_{v}_cycles",
+            ),
+            Node(
+                build_model_input,
+                f"synthetic_{v}_cycles",
+                f"synthetic_{v}_model_input",
+                name=f"build_synthetic_{v}_model_input",
+            ),
+        ]
+    return nodes
 
 
 def create_mcphases_pipeline() -> Pipeline:

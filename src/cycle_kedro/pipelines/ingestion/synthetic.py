@@ -34,6 +34,8 @@ import pandas as pd
 from cycle_kedro import schemas
 from cycle_kedro.validation import hash_id, validate
 
+from .synthetic_effects import CycleEffects
+
 logger = logging.getLogger(__name__)
 
 # Synthetic women are generated, not people: their ids are public labels (SHA-256 of this prefix and
@@ -81,6 +83,8 @@ def generate_synthetic_cohort(params: dict[str, Any]) -> pd.DataFrame:
     """Generate the seeded daily steps/E2/P4 cohort described in the module docstring (DAILY schema)."""
     rng = np.random.default_rng(params["seed"])
     women = _women_levels(params, rng)
+    effects = CycleEffects(params, women)  # planted effects on cycle lengths; none by default
+    women = effects.shift_women(women)
     noise = params["day_noise"]
     frames = []
     for i, woman in women.iterrows():
@@ -88,7 +92,11 @@ def generate_synthetic_cohort(params: dict[str, Any]) -> pd.DataFrame:
         for cycle_index in range(1, int(woman["n_cycles"]) + 1):
             length = int(
                 np.clip(
-                    round(rng.normal(woman["mu_cycle"], woman["sd_cycle"])), *params["cycle_range"]
+                    round(
+                        rng.normal(woman["mu_cycle"], woman["sd_cycle"])
+                        + effects.length_shift(i, cycle_index)
+                    ),
+                    *params["cycle_range"],
                 )
             )
             luteal = int(
@@ -112,6 +120,7 @@ def generate_synthetic_cohort(params: dict[str, Any]) -> pd.DataFrame:
                         * e2_shape
                         * rng.lognormal(-(noise["e2"] ** 2) / 2, noise["e2"], length),
                         "p4": woman["p4"]
+                        * effects.p4(i, cycle_index)
                         * p4_shape
                         * rng.lognormal(-(noise["p4"] ** 2) / 2, noise["p4"], length),
                         "age": woman["age"],
@@ -121,6 +130,7 @@ def generate_synthetic_cohort(params: dict[str, Any]) -> pd.DataFrame:
             )
     daily = pd.concat(frames, ignore_index=True)
     daily["steps"] = daily["steps"].round()
+    daily = effects.annotate(daily)
     return validate(daily, schemas.DAILY, source="synthetic_daily")
 
 
@@ -134,6 +144,7 @@ def summarise_synthetic_cycles(daily: pd.DataFrame) -> pd.DataFrame:
         steps=("steps", "mean"),
         e2=("e2", "mean"),
         p4=("p4", "mean"),
+        **({"planted_shift": ("planted_shift", "first")} if "planted_shift" in daily else {}),
     )
     cycles["luteal_length"] = cycles["cycle_length"] - cycles["ovulation_day"]
     return validate(cycles.reset_index(), schemas.CYCLES, source="synthetic_cycles")
