@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from cycle_kedro.pseudonyms import content_order
 from cycle_kedro.schemas import CYCLES
 from cycle_kedro.validation import DataValidationError, validate
 
-from .neural import EXOG
+from .neural import EXOG, women_by_data
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -47,8 +46,7 @@ def prepare_forecast_frame(model_input: pd.DataFrame, evaluation: dict[str, Any]
     if warmup < 1:
         raise ValueError(f"{source}: evaluation.warmup_cycles must be >= 1, got {warmup}")
     # women ordered by their data, not by their pseudonyms (which change with the key)
-    data_cols = [c for c in CYCLES.columns if c in df.columns and c != "woman_id"]
-    women = content_order(df, "woman_id", data_cols, KEYS)
+    women = women_by_data(df)
     if len(women) < max(n_folds, 3):
         raise DataValidationError(
             f"{source}: column 'woman_id' has {len(women)} women; need at least "

@@ -21,7 +21,7 @@ from cycle_kedro.cycles.baselines import (
 )
 
 from .folds import KEYS, by_fold
-from .neural import EXOG, fit_recurrent, predict_recurrent
+from .neural import EXOG, fit_recurrent, predict_recurrent, women_by_data
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _predict_recurrent_cv(
     pred = pd.Series(np.nan, index=frame.index, dtype=float)
     curve: list[float] = []
     for f, train, test in by_fold(frame):
-        women = train["woman_id"].drop_duplicates().to_numpy()
+        women = women_by_data(train)
         rng = np.random.default_rng(seed + int(f))
         n_val = max(1, round(float(neural["val_fraction"]) * len(women)))
         val_women = set(rng.choice(women, size=n_val, replace=False))

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from cycle_kedro.cycles.baselines import expanding_history_stats
+from cycle_kedro.pseudonyms import content_order
+from cycle_kedro.schemas import CYCLES
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,17 @@ def usable_exog(frame: pd.DataFrame) -> list[str]:
     return [c for c in EXOG if c in frame.columns and frame[c].notna().any()]
 
 
+def women_by_data(frame: pd.DataFrame) -> np.ndarray:
+    """The women of ``frame`` in an order fixed by their cycles, not by their pseudonyms.
+
+    Pseudonyms change with each install's key; anything seeded that walks over women (folds,
+    validation women, training batches) starts from this order, so the same seed gives the same
+    metrics everywhere.
+    """
+    columns = [c for c in CYCLES.columns if c in frame.columns and c != "woman_id"]
+    return content_order(frame, "woman_id", columns, ["woman_id", "cycle_index"])
+
+
 def build_windows(
     frame: pd.DataFrame, window: int, stats: dict[str, tuple[float, float]], exog: list[str]
 ) -> dict[str, np.ndarray]:
@@ -63,7 +76,10 @@ def build_windows(
         ``y`` (target, days) and ``index`` (the frame index of each sample). Samples are the
         rows with at least one earlier cycle.
     """
-    s = frame.sort_values(["woman_id", "cycle_index"], kind="stable")
+    rank = {w: i for i, w in enumerate(women_by_data(frame))}
+    s = frame.iloc[
+        np.lexsort((frame["cycle_index"].to_numpy(), frame["woman_id"].map(rank).to_numpy()))
+    ]
     hist = expanding_history_stats(s)
 
     def z(col: str, values) -> np.ndarray:
