@@ -1,22 +1,30 @@
-"""``cycle-ask``: ask the LoRA-adapted model a question, or have it explain a woman's forecast.
+"""``cycle-ask``: a grounded answer with its sources, a forecast explanation, or an evaluation of a Q&A file.
 
 Everything is loaded through the project's Kedro catalog (paths stay in ``conf/``)::
 
-    cycle-ask "What is premenstrual syndrome?"
+    cycle-ask "What is endometriosis?"                 # answer (LoRA + retrieval) and its sources
+    cycle-ask --json "What is endometriosis?"          # {"answer", "sources", "flags", ...}
+    cycle-ask --system base_rag "..."                  # base | base_rag | lora | lora_rag | retrieval
     cycle-ask --explain 007784cd489e --cohort fedcycle
-    cycle-ask --base "What is endometriosis?"          # the base model, without the adapter
+    cycle-ask --eval my_questions.jsonl --out results.csv [--systems base,lora_rag]
     cycle-ask --env a100 "..."                          # another Kedro environment
 
-Datasets used: ``llm_base_model``, ``llm_tokenizer``, ``llm_lora_adapter`` (latest version) and,
-for ``--explain``, ``forecasting.<cohort>.next_cycle_forecast``; parameters ``llm.prompt`` and ``llm.ask``. The
-session's ``RuntimeHooks`` set the offline environment; this entry point runs no pipeline, so it sets
-torch's CPU threads itself, from the same ``runtime.yml`` (``torch_num_threads``).
+Only the answer (and its sources) goes to stdout; logs and progress bars go to stderr.
+``--eval`` reads a JSON Lines file (``question``, ``answer``; optional ``source``: a URL or MedQuAD
+document, and ``focus``), answers every question with each system, writes one row per answer to
+``--out`` (CSV) and prints the summary table (with paired bootstrap CIs against ``base`` when it is
+among the systems). Datasets used: ``llm_base_model``, ``llm_tokenizer``, ``llm_lora_adapter``,
+``llm_retrieval_index``, ``llm_text_encoder``, ``bertscore_encoder`` (latest versions) and, for
+``--explain``, ``forecasting.<cohort>.next_cycle_forecast``; parameters ``llm`` (``llm.ask`` for
+generation). The session's ``RuntimeHooks`` set the offline environment; this entry point runs no
+pipeline, so it sets torch's CPU threads itself, from the same ``runtime.yml`` (``torch_num_threads``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +34,14 @@ import pandas as pd
 from cycle_kedro.pipelines.llm import corpus as C
 from cycle_kedro.pipelines.llm import modeling as T
 from cycle_kedro.validation import DataValidationError
+
+SYSTEMS = ("base", "base_rag", "lora", "lora_rag", "retrieval")
+PER_ANSWER_COLUMNS = [
+    "system", "question_id", "question", "reference", "answer", "raw_answer", "sources", "flagged",
+    "flag_numbers", "flag_contacts", "replaced", "pointer_added", "abstained", "nll", "n_tokens",
+    "ref_tokens", "ref_tokens_cut", "prompt_tokens_cut", "rouge_l", "bertscore_f1", "has_sibling",
+    "hit_focus", "passage_urls",
+]  # fmt: skip
 
 
 def explain_question(forecast: pd.DataFrame, woman_id: str, source: str) -> str:
@@ -40,7 +56,7 @@ def explain_question(forecast: pd.DataFrame, woman_id: str, source: str) -> str:
 
 
 def answer(model: Any, tokenizer: Any, question: str, system: str, options: dict[str, Any]) -> str:
-    """One greedy answer from ``model`` for ``question`` in the tokenizer's chat format."""
+    """One greedy answer from ``model`` for ``question`` (a full user turn) in the chat format."""
     prompt, _ = T.chat_pair(tokenizer, system, question, "")
     return T.generate(
         model,
@@ -54,11 +70,78 @@ def answer(model: Any, tokenizer: Any, question: str, system: str, options: dict
     )[0]
 
 
-def _project_root(start: Path) -> Path:
-    for path in (start, *start.parents):
-        if (path / "pyproject.toml").is_file() and (path / "conf").is_dir():
-            return path
-    return Path(__file__).resolve().parents[2]
+def grounded_answer(
+    question: str,
+    system: str,
+    resources: dict[str, Any],
+    params: dict[str, Any],
+    ask: dict[str, Any],
+    *,
+    allowed: str = "",
+) -> dict[str, Any]:
+    """Answer one question with ``system``: retrieval, generation, safety pass, cited sources."""
+    from cycle_kedro.pipelines.llm import evaluation as E  # noqa: PLC0415
+    from cycle_kedro.pipelines.llm import rag as G  # noqa: PLC0415
+    from cycle_kedro.pipelines.llm import safety as S  # noqa: PLC0415
+
+    prompt = params["prompt"]
+    use_retrieval = system.endswith("_rag") or system == "retrieval"
+    passages = []
+    if use_retrieval and not allowed:
+        ctx = E.retrieve_contexts(
+            pd.DataFrame([{"question_id": "q", "kind": "ask", "question": question, "focus": ""}]),
+            resources["index"], resources["encoder"], params["retrieval"]["k"],
+        ).iloc[0]  # fmt: skip
+        passages = E._passages(ctx)  # noqa: SLF001 (same package)
+    if system == "retrieval":
+        raw = passages[0]["text"] if passages else ""
+    else:
+        model = resources["lora"] if system.startswith("lora") else resources["base"]
+        raw = answer(
+            model,
+            resources["tokenizer"],
+            G.user_message(question, passages, prompt),
+            prompt["system"],
+            ask,
+        )
+    text = " ".join([allowed, *(p["text"] for p in passages)])
+    res = S.safety_pass(raw, question, text, params["evaluation"]["safety"])
+    abstained = G.is_abstention(res.answer, prompt["abstain"])
+    sources = (
+        []
+        if abstained
+        else G.cited_sources(res.answer, passages, params["evaluation"]["cite_min_overlap"])
+    )
+    flags = {"numbers": res.numbers, "phones": res.phones, "emails": res.emails, "urls": res.urls,
+             "replaced": res.replaced, "clinician_pointer": res.pointer_added, "abstained": abstained}  # fmt: skip
+    return {
+        "question": question,
+        "system": system,
+        "answer": res.answer,
+        "sources": sources,
+        "flags": flags,
+    }
+
+
+def evaluate_file(
+    questions: pd.DataFrame, systems: list[str], resources: dict[str, Any], params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-answer rows and the summary table for a user's Q&A table (see :func:`evaluation.run_systems`)."""
+    from cycle_kedro.pipelines.llm import evaluation as E  # noqa: PLC0415
+    from cycle_kedro.pipelines.llm import metrics as M  # noqa: PLC0415
+
+    scorer = resources["bertscore_encoder"]  # a bert_score.BERTScorer (dataset bertscore_encoder)
+
+    def bertscore(preds: list[str], refs: list[str]) -> list[float]:
+        return M.bertscore_f1_scores(preds, refs, scorer)
+
+    table = E.questions_table(questions, "user", params["eval_set"]["reference_words"])
+    scores, summary = E.run_systems(
+        table, systems, base_model=resources["base"], adapter=resources.get("adapter"),
+        tokenizer=resources["tokenizer"], index=resources["index"], encoder=resources["encoder"],
+        bertscore=bertscore, params=params,
+    )  # fmt: skip
+    return scores.reindex(columns=PER_ANSWER_COLUMNS), summary
 
 
 def _set_torch_threads(config_loader: Any) -> None:
@@ -75,6 +158,13 @@ def _set_torch_threads(config_loader: Any) -> None:
         torch.set_num_threads(int(threads))
 
 
+def _project_root(start: Path) -> Path:
+    for path in (start, *start.parents):
+        if (path / "pyproject.toml").is_file() and (path / "conf").is_dir():
+            return path
+    return Path(__file__).resolve().parents[2]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cycle-ask", description=__doc__.splitlines()[0])
     parser.add_argument("question", nargs="?", help="a women's-health question")
@@ -82,9 +172,16 @@ def _parser() -> argparse.ArgumentParser:
         "--explain", metavar="WOMAN_ID", help="explain this woman's next-cycle forecast"
     )
     parser.add_argument("--cohort", default="fedcycle", choices=["fedcycle", "synthetic"])
+    parser.add_argument("--system", default="lora_rag", choices=SYSTEMS, help="default: lora_rag")
+    parser.add_argument("--base", action="store_true", help="same as --system base_rag")
     parser.add_argument(
-        "--base", action="store_true", help="use the base model without the adapter"
+        "--json", action="store_true", help="print answer, sources and flags as JSON"
     )
+    parser.add_argument(
+        "--eval", metavar="FILE.jsonl", type=Path, help="evaluate a Q&A JSON Lines file"
+    )
+    parser.add_argument("--out", metavar="RESULTS.csv", type=Path, help="per-answer rows of --eval")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated, for --eval")
     parser.add_argument("--env", default=None, help="Kedro environment (default: local)")
     parser.add_argument(
         "--project", type=Path, default=None, help="project root (default: found from cwd)"
@@ -95,20 +192,26 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``cycle-ask``: 0 on success, 2 with a one-line message on bad input.
 
-    Only the answer goes to stdout (``cycle-ask "..." > answer.txt`` holds the answer alone);
-    Kedro's and the libraries' log lines, warnings and progress output go to stderr.
+    Only the answer (and its sources, or the --eval summary) goes to stdout (``cycle-ask "..." >
+    answer.txt``); Kedro's and the libraries' log lines, warnings and progress output go to stderr.
     """
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.question is not None and not args.question.strip():
-        _parser().error("the question is empty (only spaces): ask something")
-    if bool(args.question) == bool(args.explain):
-        _parser().error("give a question or --explain WOMAN_ID (not both)")
+        parser.error("the question is empty (only spaces): ask something")
+    modes = [bool(args.question), bool(args.explain), bool(args.eval)]
+    if sum(modes) != 1:
+        parser.error("give one of: a question, --explain WOMAN_ID, --eval FILE.jsonl")
+    if args.eval and not args.out:
+        parser.error("--eval needs --out RESULTS.csv")
+    if args.base:
+        args.system = "base_rag"
     from kedro.io import DatasetError  # noqa: PLC0415
 
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(sys.stderr):  # Kedro's and the libraries' logs: stderr
             text = _run(args)
-    except (DataValidationError, DatasetError) as exc:
+    except (DataValidationError, DatasetError, ValueError) as exc:
         sys.stderr.write(f"cycle-ask: {exc}\n")
         return 2
     sys.stdout.write(text)
@@ -116,11 +219,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _format(result: dict[str, Any], as_json: bool) -> str:
+    if as_json:
+        return json.dumps(result, ensure_ascii=False) + "\n"
+    lines = [result["answer"]]
+    if result["sources"]:
+        lines += ["", "Sources:", *(f"- {u}" for u in result["sources"])]
+    return "\n".join(lines) + "\n"
+
+
+def _resources(catalog: Any, systems: set[str]) -> dict[str, Any]:
+    res: dict[str, Any] = {"tokenizer": catalog.load("llm_tokenizer")}
+    if systems - {"retrieval"}:
+        res["base"] = catalog.load("llm_base_model")
+    if {"lora", "lora_rag"} & systems:
+        from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
+
+        res["adapter"] = catalog.load("llm_lora_adapter")
+        res["lora"] = attach_adapter(res["base"], res["adapter"])
+    if {"base_rag", "lora_rag", "retrieval"} & systems:
+        res["index"] = catalog.load("llm_retrieval_index")
+        res["encoder"] = catalog.load("llm_text_encoder")
+    return res
+
+
 def _run(args: argparse.Namespace) -> str:
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
-
-    from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
 
     root = args.project or _project_root(Path.cwd())
     bootstrap_project(root)
@@ -128,26 +253,37 @@ def _run(args: argparse.Namespace) -> str:
         context = session.load_context()
         _set_torch_threads(context.config_loader)
         catalog, params = context.catalog, context.params["llm"]
-        question, template = args.question, ""
+        if args.eval:
+            return _evaluate(args, catalog, params)
+        question, allowed = args.question, ""
         if args.explain:
             name = f"forecasting.{args.cohort}.next_cycle_forecast"
             forecast = catalog.load(name)
             question = explain_question(forecast, args.explain, name)
             row = forecast[forecast["woman_id"] == args.explain].iloc[0]
-            template = (
-                f"\n\nTemplate explanation (written from the numbers): {C.forecast_answer(row)}\n"
-            )
-        model = catalog.load("llm_base_model")
-        if not args.base:
-            model = attach_adapter(model, catalog.load("llm_lora_adapter"))
-        reply = answer(
-            model,
-            catalog.load("llm_tokenizer"),
-            question,
-            params["prompt"]["system"],
-            params["ask"],
+            allowed = C.forecast_answer(row)  # the row's numbers, as the template writes them
+            args.system = args.system.removesuffix("_rag") if args.system != "retrieval" else "lora"
+        resources = _resources(catalog, {args.system})
+        result = grounded_answer(
+            question, args.system, resources, params, params["ask"], allowed=allowed
         )
-    return f"Q: {question}\n\nA ({'base' if args.base else 'LoRA'} model): {reply}\n{template}"
+    return _format(result, args.json)
+
+
+def _evaluate(args: argparse.Namespace, catalog: Any, params: dict[str, Any]) -> str:
+    from cycle_kedro.datasets.safe_csv import SpreadsheetSafeCSVDataset  # noqa: PLC0415
+    from cycle_kedro.datasets.validated import ValidatedJSONLinesDataset  # noqa: PLC0415
+    from cycle_kedro.tables import markdown_table  # noqa: PLC0415
+
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    questions = ValidatedJSONLinesDataset(
+        filepath=str(args.eval), schema="cycle_kedro.schemas.USER_QA"
+    ).load()
+    resources = _resources(catalog, set(systems))
+    resources["bertscore_encoder"] = catalog.load("bertscore_encoder")
+    rows, summary = evaluate_file(questions, systems, resources, params)
+    SpreadsheetSafeCSVDataset(filepath=str(args.out), save_args={"index": False}).save(rows)
+    return markdown_table(summary, lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)) + "\n"
 
 
 if __name__ == "__main__":

@@ -111,3 +111,48 @@ QA = pa.DataFrameSchema(
     strict=False,
     name="qa",
 )
+
+# Knowledge base (issue 13): MedQuAD women's-health pairs, one MedQuAD document per `document`.
+KNOWLEDGE_BASE_RAW = pa.DataFrameSchema(
+    {
+        "question": Column(str, Check.str_length(min_value=1)),
+        "answer": Column(str, Check.str_length(min_value=1)),
+        "source": Column(str, Check.str_length(min_value=1)),
+        "focus": Column(str, Check.str_length(min_value=1)),
+        "qtype": Column(str, nullable=True),
+        "collection": Column(str),
+        "url": Column(str, Check.str_startswith("http")),
+        "document": Column(str, Check.str_matches(r"^\d+_[A-Za-z_]+/[0-9_]+\.xml$")),
+    },
+    strict=False,
+    name="medquad_kb_raw",
+)
+
+KNOWLEDGE_BASE = pa.DataFrameSchema(
+    {
+        "doc_id": Column(str, Check.str_matches(r"^\d+_[A-Za-z_]+/[0-9_]+\.xml$")),
+        "question": Column(str, Check.str_length(min_value=1)),
+        "answer": Column(str, Check.str_length(min_value=1)),
+        "focus": Column(str, Check.str_length(min_value=1)),
+        "qtype": Column(str, nullable=True),
+        "url": Column(str, Check.str_startswith("http")),
+        "origin": Column(str, Check.isin(["medquad_qa", "medquad_kb"])),
+        "licence": Column(str),
+        "citation": Column(str),
+    },
+    unique=["question", "answer"],
+    strict=False,
+    name="knowledge_base",
+)
+
+# A user's Q&A file for `cycle-ask --eval`: question, answer, optional source (URL or MedQuAD id), focus.
+USER_QA = pa.DataFrameSchema(
+    {
+        "question": Column(str, Check.str_length(min_value=1)),
+        "answer": Column(str, nullable=True, required=False),
+        "source": Column(str, nullable=True, required=False),
+        "focus": Column(str, nullable=True, required=False),
+    },
+    strict=False,
+    name="user_qa",
+)

@@ -125,11 +125,20 @@ class LoraAdapter:
     state_dict: dict[str, Any] = field(repr=False)
 
 
-def attach_adapter(base: PreTrainedModel, adapter: LoraAdapter) -> PeftModel:
-    """Wrap ``base`` with the adapter's LoRA layers and load its weights (in place, eval mode)."""
+def attach_adapter(
+    base: PreTrainedModel, adapter: LoraAdapter, *, inplace: bool = False
+) -> PeftModel:
+    """A copy of ``base`` with the adapter's LoRA layers and weights (eval mode).
+
+    ``base`` itself is left unchanged (peft injects its layers into the model it wraps, so the
+    wrap is done on a deep copy), so base and adapted models can be used in one process;
+    ``inplace=True`` skips the copy (saves memory when ``base`` is not used again).
+    """
+    import copy  # noqa: PLC0415
+
     from peft import get_peft_model, set_peft_model_state_dict  # noqa: PLC0415
 
-    model = get_peft_model(base, adapter.config)
+    model = get_peft_model(base if inplace else copy.deepcopy(base), copy.deepcopy(adapter.config))
     result = set_peft_model_state_dict(model, adapter.state_dict)
     if getattr(result, "unexpected_keys", None):
         raise DatasetError(

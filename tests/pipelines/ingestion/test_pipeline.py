@@ -9,6 +9,8 @@ from cycle_kedro.schemas import CYCLES
 from .conftest import FEDCYCLE_CSV, FEDCYCLE_LOAD_ARGS, TEST_KEY
 from .test_nodes import MEDQUAD
 
+MEDQUAD_KB = MEDQUAD.parents[1] / "medquad_kb" / "medquad_womens_health_kb.jsonl"
+
 
 def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, ingestion_params):
     catalog = DataCatalog()
@@ -19,6 +21,9 @@ def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, 
     ).load()
     catalog["medquad_raw"] = ValidatedJSONLinesDataset(
         filepath=str(MEDQUAD), schema="cycle_kedro.schemas.MEDQUAD_RAW"
+    ).load()
+    catalog["medquad_kb_raw"] = ValidatedJSONLinesDataset(
+        filepath=str(MEDQUAD_KB), schema="cycle_kedro.schemas.KNOWLEDGE_BASE_RAW"
     ).load()
     catalog["pseudonym_key"] = PseudonymKey(TEST_KEY)
     catalog["params:fedcycle_checks"] = ingestion_params["fedcycle_checks"]
@@ -39,7 +44,8 @@ def test_ingestion_pipeline_writes_primary_and_model_input(small_cohort_params, 
     assert synthetic[["steps", "e2", "p4"]].notna().all().all()
     women = outputs["fedcycle_women"].load()
     assert women["n_cycles"].sum() == len(fedcycle)
-    assert len(outputs["medquad_qa"].load()) == 122
+    kb = outputs["knowledge_base"].load()  # medquad_qa (consumed by it) + the KB file
+    assert len(kb) == 122 + 799 and (kb["origin"] == "medquad_qa").sum() == 122
     # variants for forecasting: planted effects (signal) and long cycles (heavy), 12 women each
     for variant in ("signal", "heavy"):
         cohort = outputs[f"synthetic_{variant}_model_input"].load()

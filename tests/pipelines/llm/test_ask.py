@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from cycle_kedro.ask import answer, explain_question, main
+from cycle_kedro.ask import PER_ANSWER_COLUMNS, answer, evaluate_file, explain_question, main
 from cycle_kedro.validation import DataValidationError
 
 
@@ -30,8 +32,89 @@ def test_answer_is_greedy_and_bounded(tiny_model, tiny_tokenizer):
     assert first == again and len(tiny_tokenizer(first, add_special_tokens=False)["input_ids"]) <= 4
 
 
-def test_main_needs_exactly_one_of_question_or_explain():
+def test_main_needs_exactly_one_of_question_explain_or_eval():
     with pytest.raises(SystemExit):
         main([])
     with pytest.raises(SystemExit):
         main(["what is PMS?", "--explain", "0123456789ab"])
+    with pytest.raises(SystemExit):
+        main(["--eval", "questions.jsonl"])  # needs --out
+
+
+@pytest.mark.slow
+def test_eval_entry_point_on_a_tiny_model(  # noqa: PLR0917 (pytest fixtures)
+    tmp_path,
+    tiny_model,
+    tiny_tokenizer,
+    knowledge_base,
+    minilm,
+    llm_params,
+    random_adapter,
+    bertscore_encoder,
+):
+    torch = pytest.importorskip("torch")
+
+    from cycle_kedro.datasets.validated import ValidatedJSONLinesDataset  # noqa: PLC0415
+    from cycle_kedro.pipelines.llm import retrieval as R  # noqa: PLC0415
+
+    index = R.build_index(R.split_passages(knowledge_base, 12, 2), minilm, {})
+    lines = [
+        {"question": "What are the symptoms of Menopause?", "answer": "Hot flashes and periods stop.",
+         "source": "https://example.nih.gov/doc4", "focus": "Menopause"},
+        {"question": "What is osteoporosis?", "answer": "Weak bones that fracture easily."},
+        {"question": "Call 555 what?", "answer": "No."},
+    ]  # fmt: skip
+    path = tmp_path / "mine.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    questions = ValidatedJSONLinesDataset(
+        filepath=str(path), schema="cycle_kedro.schemas.USER_QA"
+    ).load()
+    before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
+    resources = {"base": tiny_model, "adapter": random_adapter, "tokenizer": tiny_tokenizer,
+                 "index": index, "encoder": minilm, "bertscore_encoder": bertscore_encoder.load()}  # fmt: skip
+    systems = ["base", "lora_rag", "retrieval"]
+    rows, summary = evaluate_file(questions, systems, resources, llm_params)
+
+    assert len(rows) == 3 * len(lines) and list(rows.columns) == PER_ANSWER_COLUMNS
+    assert rows.groupby("system")["question"].apply(list).to_dict()["retrieval"] == [
+        x["question"] for x in lines
+    ]
+    rag = rows[rows["system"] == "lora_rag"]
+    assert rag["passage_urls"].map(len).eq(2).all() and rows["rouge_l"].between(0, 100).all()
+    menopause = rows[rows["question"].str.contains("Menopause")]
+    assert menopause["pointer_added"].all()  # a symptom question ends with the clinician pointer
+    assert menopause["has_sibling"].all() and menopause["hit_focus"].notna().all()
+    assert (
+        rows.loc[rows["system"] == "retrieval", "nll"].isna().all()
+        and rows.loc[rows["system"] == "base", "nll"].gt(0).all()
+    )
+    assert summary["system"].tolist() == systems and summary["n"].eq(len(lines)).all()
+    assert {"d_rouge_l", "d_rouge_l_lo", "d_rouge_l_hi", "ppl_change"} <= set(summary.columns)
+    assert all(
+        torch.equal(v, before[k]) for k, v in tiny_model.state_dict().items()
+    )  # base unchanged
+    with pytest.raises(ValueError, match="unknown system"):
+        evaluate_file(questions, ["gpt"], resources, llm_params)
+
+
+def test_grounded_answer_cites_retrieved_urls_and_formats_for_stdout(
+    tiny_model, tiny_tokenizer, knowledge_base, minilm, llm_params
+):
+    from cycle_kedro.ask import _format, grounded_answer  # noqa: PLC0415
+    from cycle_kedro.pipelines.llm import retrieval as R  # noqa: PLC0415
+
+    index = R.build_index(R.split_passages(knowledge_base, 12, 2), minilm, {})
+    resources = {"base": tiny_model, "tokenizer": tiny_tokenizer, "index": index, "encoder": minilm}
+    ask = {"max_new_tokens": 4, "max_length": 256, "device": "cpu"}
+    top = grounded_answer("What is osteoporosis?", "retrieval", resources, llm_params, ask)
+    assert top["answer"].lower().startswith("osteoporosis")
+    assert top["sources"] and set(top["sources"]) <= set(knowledge_base["url"])
+    rag = grounded_answer(
+        "What are the symptoms of menopause?", "base_rag", resources, llm_params, ask
+    )
+    assert rag["flags"]["clinician_pointer"] and rag["answer"].endswith(
+        "Please see a doctor or nurse."
+    )
+    text = _format(top, as_json=False)
+    assert text.startswith(top["answer"]) and "\nSources:\n- https://" in text
+    assert json.loads(_format(rag, as_json=True))["flags"]["clinician_pointer"] is True

@@ -66,3 +66,20 @@ def test_adapter_round_trip_is_versioned_and_reproduces_outputs(tmp_path, tiny_m
 def test_adapter_load_without_save_is_a_clear_error(tmp_path):
     with pytest.raises(DatasetError):
         PeftAdapterDataset(filepath=str(tmp_path / "none"), version=Version(None, None)).load()
+
+
+def test_base_model_unchanged_after_the_adapter_is_loaded(tiny_model, random_adapter):
+    adapter = random_adapter
+    ids = torch.tensor([[1, 5, 7, 9, 4]])
+    before_state = {k: v.clone() for k, v in tiny_model.state_dict().items()}
+    before = tiny_model(input_ids=ids).logits
+    adapted = attach_adapter(tiny_model, adapter)
+    # the base keeps its own modules and weights, and answers as before, in the same process
+    assert not any("lora" in name for name, _ in tiny_model.named_modules())
+    assert tiny_model.state_dict().keys() == before_state.keys()
+    assert all(torch.equal(v, before_state[k]) for k, v in tiny_model.state_dict().items())
+    assert torch.equal(tiny_model(input_ids=ids).logits, before)
+    assert not torch.allclose(adapted(input_ids=ids).logits, before)
+    # in place (opt-in) wraps the base itself
+    attach_adapter(tiny_model, adapter, inplace=True)
+    assert any("lora" in name for name, _ in tiny_model.named_modules())

@@ -1,4 +1,4 @@
-"""Unit tests of the llm nodes and helpers (corpus, split, metrics, LoRA on a tiny random Llama)."""
+"""Unit tests of the llm nodes and helpers (forecast Q&A, metrics, LoRA on a tiny random Llama)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import copy as copy_module
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
@@ -18,18 +17,8 @@ from cycle_kedro.datasets.pretrained import (
 from cycle_kedro.pipelines.llm import corpus as C
 from cycle_kedro.pipelines.llm import metrics as M
 from cycle_kedro.pipelines.llm import modeling as T
-from cycle_kedro.pipelines.llm.curation import (
-    cluster_topics,
-    curate_corpus,
-    split_by_topic,
-    write_forecast_qa,
-)
-from cycle_kedro.pipelines.llm.evaluation import predict_retrieval_answers
-from cycle_kedro.pipelines.llm.training import (
-    convert_base_model,
-    format_instructions,
-    train_lora_adapter,
-)
+from cycle_kedro.pipelines.llm.curation import write_forecast_qa
+from cycle_kedro.pipelines.llm.training import convert_base_model, train_lora_adapter
 from cycle_kedro.validation import DataValidationError
 
 torch = pytest.importorskip("torch")
@@ -100,93 +89,17 @@ def test_jaccard_and_near_duplicates_hand_computed():
     assert C.near_duplicates(texts, threshold=0.6) == []
 
 
-def test_curate_corpus_dedups_filters_and_truncates(
-    medquad_qa, fedcycle_forecast, synthetic_forecast, llm_params
-):
-    mq = medquad_qa.copy()
-    exact = mq.iloc[[0]].assign(question=lambda d: d["question"] + "  ")  # same after normalising
-    words = mq.loc[1, "answer"].split()
-    near = mq.iloc[[1]].assign(answer=" ".join([*words[:-1], "changed"]))
-    short = mq.iloc[[2]].assign(question="Tiny?", answer="too short", focus="Tiny")
-    long = mq.iloc[[3]].assign(question="Long one?", answer=" ".join(["Word."] * 200), focus="Long")
-    mq = pd.concat([mq, exact, near, short, long], ignore_index=True)
-    fq = write_forecast_qa(fedcycle_forecast, llm_params["fedcycle"]["forecast_qa"])
-    sq = write_forecast_qa(synthetic_forecast, llm_params["synthetic"]["forecast_qa"])
-    out = curate_corpus(mq, fq, sq, {**llm_params["curation"], "min_answer_words": 5})
-    # exact copy, near copy and short answer dropped; the long answer is kept (truncated)
-    assert len(out[out["kind"] == "medquad"]) == len(medquad_qa) + 1
-    assert (out["question"] == "Long one?").sum() == 1
-    assert (out["question"] == "Tiny?").sum() == 0
-    assert out["answer"].map(C.word_count).max() <= llm_params["curation"]["max_answer_words"]
-    assert not out.duplicated(["question", "answer"]).any()
-    assert out["row_id"].tolist() == list(range(len(out)))
-    assert (out["kind"] == "forecast").sum() == len(fq) + len(sq)
-
-
-# ---- topics and held-out split -----------------------------------------------------------------
+# ---- training instructions -----------------------------------------------------------------------
 
 
 @pytest.fixture
-def corpus(medquad_qa, fedcycle_forecast, synthetic_forecast, llm_params):
-    p = llm_params
-    fq = write_forecast_qa(fedcycle_forecast, p["fedcycle"]["forecast_qa"])
-    sq = write_forecast_qa(synthetic_forecast, p["synthetic"]["forecast_qa"])
-    return curate_corpus(medquad_qa, fq, sq, p["curation"])
-
-
-def test_cluster_topics_seeded_with_top_terms(corpus, llm_params):
-    topics, terms = cluster_topics(corpus, llm_params["topics"])
-    again, _ = cluster_topics(corpus, llm_params["topics"])
-    assert (topics["topic"] == again["topic"]).all()
-    assert topics.loc[topics["kind"] == "medquad", "topic"].nunique() == 4
-    # one topic per forecast cohort, disjoint from the MedQuAD clusters
-    fc = topics[topics["kind"] == "forecast"]
-    assert fc.groupby("focus")["topic"].nunique().eq(1).all() and fc["topic"].nunique() == 2
-    assert set(terms["topic"]) == set(topics["topic"])
-    assert terms["n_questions"].sum() == len(corpus)
-    # a focus's own words are among its cluster's top terms
-    endo = topics.loc[topics["focus"] == "Endometriosis", "topic"].iloc[0]
-    assert "endometriosis" in terms.set_index("topic").loc[endo, "top_terms"]
-
-
-def test_split_holds_out_whole_topics_and_foci(corpus, llm_params):
-    topics, _ = cluster_topics(corpus, llm_params["topics"])
-    out = split_by_topic(
-        topics, {**llm_params["split"], "max_train_examples": 999, "max_test_examples": 999}
-    )
-    train, test = out[out["split"] == "train"], out[out["split"] == "test"]
-    assert set(train["topic"]).isdisjoint(test["topic"])
-    assert set(train["focus"]).isdisjoint(test["focus"])
-    assert set(test["kind"]) == {"medquad", "forecast"}
-    assert len(out) == len(corpus)
-
-
-def test_split_caps_and_alternates_kinds(corpus, llm_params):
-    topics, _ = cluster_topics(corpus, llm_params["topics"])
-    out = split_by_topic(
-        topics, {**llm_params["split"], "max_train_examples": 6, "max_test_examples": 4}
-    )
-    assert (out["split"] == "train").sum() == 6 and (out["split"] == "test").sum() == 4
-    assert out[out["split"] == "train"]["kind"].value_counts().to_dict() == {
-        "forecast": 3,
-        "medquad": 3,
-    }
-
-
-def test_split_without_two_components_is_a_clear_error(corpus, llm_params):
-    one = corpus[corpus["kind"] == "forecast"].head(3).assign(topic=0)
-    with pytest.raises(DataValidationError, match="too few topics"):
-        split_by_topic(one, llm_params["split"])
-
-
-def test_retrieval_returns_the_nearest_training_answer():
-    df = pd.DataFrame({
-        "row_id": [0, 1, 2], "split": ["train", "train", "test"],
-        "question": ["what causes heavy bleeding", "how long is a cycle", "is my cycle too long"],
-        "answer": ["A1", "A2", "ref"],
-    })  # fmt: skip
-    pred = predict_retrieval_answers(df)
-    assert pred["prediction"].tolist() == ["A2"] and pred["nll"].isna().all()
+def corpus(medquad_qa, tiny_tokenizer):
+    """Training instructions (prompt, completion, split) from the fixture Q&A."""
+    pairs = [T.chat_pair(tiny_tokenizer, "be careful", q, " ".join(a.split()[:20]))
+             for q, a in zip(medquad_qa["question"], medquad_qa["answer"], strict=True)]  # fmt: skip
+    return medquad_qa.assign(
+        prompt=[p for p, _ in pairs], completion=[c for _, c in pairs], split="train"
+    ).head(16)
 
 
 # ---- metrics against hand-computed values ------------------------------------------------------
@@ -267,19 +180,10 @@ def test_chat_pair_and_answer_masking(tiny_tokenizer):
     assert len(short_ids) == n_prompt + 2 and sum(x != -100 for x in short_labels) == 2
 
 
-def test_format_instructions_adds_prompt_and_completion(tiny_tokenizer):
-    df = pd.DataFrame({"question": ["what is menopause"], "answer": ["periods stop"]})
-    out = format_instructions(df, tiny_tokenizer, {"system": "be careful"})
-    assert "be careful" in out.loc[0, "prompt"] and out.loc[0, "completion"].startswith(
-        "periods stop"
-    )
-
-
 @pytest.mark.slow
 def test_train_lora_changes_only_adapter_weights(tiny_model, tiny_tokenizer, corpus, llm_params):
     p = llm_params
-    topics, _ = cluster_topics(corpus, p["topics"])
-    inst = format_instructions(split_by_topic(topics, p["split"]), tiny_tokenizer, p["prompt"])
+    inst = corpus
     before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
     model, losses = train_lora_adapter(tiny_model, tiny_tokenizer, inst, p["lora"], p["training"])
     n_train = (inst["split"] == "train").sum()
@@ -301,8 +205,7 @@ def test_train_lora_changes_only_adapter_weights(tiny_model, tiny_tokenizer, cor
 @pytest.mark.slow
 def test_training_is_seeded(tiny_model, tiny_tokenizer, corpus, llm_params):
     p = llm_params
-    topics, _ = cluster_topics(corpus, p["topics"])
-    inst = format_instructions(split_by_topic(topics, p["split"]), tiny_tokenizer, p["prompt"])
+    inst = corpus
     copy = copy_module.deepcopy(tiny_model)
     _, first = train_lora_adapter(tiny_model, tiny_tokenizer, inst, p["lora"], p["training"])
     _, second = train_lora_adapter(copy, tiny_tokenizer, inst, p["lora"], p["training"])

@@ -83,6 +83,17 @@ def test_compare_llm_puts_study_table_2_before_our_overall_rows(llm_evaluation, 
     assert out.loc[0, "bertscore"] == study["llm"]["base model"]["bertscore"]
 
 
+def test_compare_llm_reads_the_v2_table_by_system_and_headline_subset(study):
+    v2 = pd.DataFrame({
+        "system": ["base", "lora_rag", "retrieval"], "subset": "medquad", "n": 84,
+        "perplexity": [11.0, 9.0, float("nan")], "bleu": [3.0, 2.0, 5.0],
+        "rouge_l": [17.0, 11.0, 16.0], "bertscore_f1": [0.54, 0.36, 0.44],
+    })  # fmt: skip
+    ours = compare_llm(v2, study).query("source == 'ours'").set_index("model")
+    assert ours.index.tolist() == ["base", "lora_rag", "retrieval"]
+    assert ours.loc["lora_rag", "rouge_l"] == 11.0 and ours.loc["base", "n"] == 84
+
+
 class TestCompareCorrelations:
     def test_woman_level_pearson_r_beside_the_study(self, statistics_results, women, study):
         out = compare_correlations(statistics_results, study).set_index("hormone")

@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from .knowledge_base import build_knowledge_base
 from .nodes import (
     build_mcphases_daily,
     build_model_input,
@@ -18,7 +19,7 @@ SYNTHETIC_VARIANTS = ("signal", "heavy")
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """FedCycle, the synthetic cohort and MedQuAD (mcPHASES lives in ``create_mcphases_pipeline``)."""
+    """FedCycle, the synthetic cohort, MedQuAD and the knowledge base (mcPHASES lives in ``create_mcphases_pipeline``)."""
     return Pipeline(
         [
             Node(
@@ -68,6 +69,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["medquad_raw", "params:medquad_licence", "params:medquad_checks"],
                 "medquad_qa",
                 name="clean_medquad",
+            ),
+            Node(
+                build_knowledge_base,
+                ["medquad_kb_raw", "medquad_qa", "params:medquad_licence"],
+                "knowledge_base",
+                name="build_knowledge_base",
             ),
             *_variant_nodes(),
         ]

@@ -1,213 +1,441 @@
-"""Nodes of the ``llm`` pipeline that evaluate: held-out answers of base, LoRA and retrieval, scores, the report."""
+"""Evaluation of grounded answers: systems side by side, per-answer rows, paired bootstrap CIs.
+
+Systems (names used in every table): ``base``, ``base_rag``, ``lora``, ``lora_rag``, ``retrieval``
+(the top passage as the answer). Every system answers the same questions; the per-answer table has
+one row per (system, question) with the raw and the safety-passed answer, its sources, flags, the
+reference-answer NLL given the system's own prompt (no reference token is cut: the prompt is cut
+from the left if needed and both cuts are counted), ROUGE-L, BERTScore F1 and abstention.
+Summaries pool perplexity (exp of total NLL / tokens) and take corpus BLEU; each difference to
+``base`` gets a paired bootstrap 95% CI (questions resampled with replacement, same draws for all).
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from cycle_kedro.tables import markdown_table, mlflow_metrics
-
 from . import metrics as M
 from . import modeling as T
+from . import rag as G
+from . import safety as S
 
 if TYPE_CHECKING:
-    from bert_score import BERTScorer
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
-
-    from cycle_kedro.datasets.hf import LoraAdapter
+    from .retrieval import RetrievalIndex, TextEncoder
 
 logger = logging.getLogger(__name__)
 
+SYSTEMS = ("base", "base_rag", "lora", "lora_rag", "retrieval")
+QUESTION_COLUMNS = [
+    "question_id",
+    "kind",
+    "question",
+    "reference",
+    "qtype",
+    "focus",
+    "doc_id",
+    "url",
+    "allowed",
+]
 
-def _predict(
-    model: Any,
-    tokenizer: PreTrainedTokenizerBase,
-    instructions: pd.DataFrame,
-    options: dict[str, Any],
-) -> pd.DataFrame:
-    test = instructions[instructions["split"] == "test"]
-    device = T.resolve_device(options["device"])
-    nll, count = T.score_answers(
-        model, T.encode_rows(tokenizer, test, options["max_length"]), pad=T.pad_id(tokenizer),
-        batch_size=options["batch_size"], device=device,
-    )  # fmt: skip
-    answers = T.generate(
-        model, tokenizer, test["prompt"].tolist(), max_new_tokens=options["max_new_tokens"],
-        batch_size=options["batch_size"], device=device, max_prompt_tokens=options["max_length"],
-    )  # fmt: skip
-    return pd.DataFrame(
-        {"row_id": test["row_id"].to_numpy(), "prediction": answers, "nll": nll, "n_tokens": count}
+
+def questions_table(df: pd.DataFrame, kind: str, reference_words: int) -> pd.DataFrame:
+    """Normalise a Q&A table (``question``, optional ``answer``/``qtype``/``focus``/``doc_id``/``url``/``source``).
+
+    ``reference`` is the answer's head (``reference_words`` words at a sentence end, "" when the
+    answer is missing); ``allowed`` is extra text a safety pass may take numbers from (the forecast
+    explanation written from the row's numbers, for forecast questions).
+    """
+    out = pd.DataFrame(index=df.index)
+    out["question"] = df["question"].astype(str)
+    answer = (
+        df["answer"].fillna("").astype(str) if "answer" in df else pd.Series("", index=df.index)
     )
+    out["reference"] = answer.map(lambda a: G.reference_head(a, reference_words))
+    for col in ("qtype", "focus", "doc_id", "url"):
+        out[col] = df[col].fillna("").astype(str) if col in df else ""
+    if "source" in df:  # a user's file: a URL or a MedQuAD document id
+        src = df["source"].fillna("").astype(str)
+        is_url = src.str.startswith("http")
+        if "url" not in df:
+            out["url"] = src.where(is_url, "")
+        if "doc_id" not in df:
+            out["doc_id"] = src.where(~is_url, "")
+    out["kind"] = kind
+    out["allowed"] = answer if kind == "forecast" else ""
+    return out.reset_index(drop=True).assign(
+        question_id=lambda d: [f"{kind}-{i}" for i in d.index]
+    )[QUESTION_COLUMNS]
 
 
-def predict_base_answers(
-    base_model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    instructions: pd.DataFrame,
-    options: dict[str, Any],
+def retrieve_contexts(
+    questions: pd.DataFrame, index: RetrievalIndex, encoder: TextEncoder, k: int
 ) -> pd.DataFrame:
-    """Greedy answers and answer-token NLL of the base model on the held-out topics."""
-    return _predict(base_model, tokenizer, instructions, options)
+    """Add the top-``k`` passages (ids, texts, foci, URLs, documents) of every non-forecast question."""
+    ask = questions["kind"] != "forecast"
+    hits = index.search(questions.loc[ask, "question"].tolist(), encoder, k=k)
+    empty: list = []
+    cols = {
+        "passage_ids": [],
+        "passage_texts": [],
+        "passage_foci": [],
+        "passage_urls": [],
+        "passage_docs": [],
+    }
+    it = iter(hits)
+    for use in ask:
+        h = next(it) if use else None
+        for key, src in (("passage_ids", "passage_id"), ("passage_texts", "text"), ("passage_foci", "focus"),
+                         ("passage_urls", "url"), ("passage_docs", "doc_id")):  # fmt: skip
+            cols[key].append(h[src].tolist() if h is not None else list(empty))
+    out = questions.assign(**cols)
+    return out.assign(**_retrieval_hits(out, index))
 
 
-def predict_lora_answers(
-    base_model: PreTrainedModel,
-    adapter: LoraAdapter,
-    tokenizer: PreTrainedTokenizerBase,
-    instructions: pd.DataFrame,
+def _siblings(a: str, b: str) -> bool:
+    """Two foci about the same condition: one's words contain the other's ("ovarian cancer",
+    "childhood ovarian cancer"), compared case- and punctuation-insensitively."""
+    from .topics import focus_key  # noqa: PLC0415
+
+    x, y = set(focus_key(a).split()), set(focus_key(b).split())
+    return bool(x) and bool(y) and (x <= y or y <= x)
+
+
+def _retrieval_hits(contexts: pd.DataFrame, index: RetrievalIndex) -> dict[str, list]:
+    """Per question: does the index hold a sibling document, and did the top k retrieve one?
+
+    A sibling is a passage whose focus is the question's focus, broader or narrower (see
+    :func:`_siblings`; the held-out split never leaves the very same focus in the index).
+    ``hit_topic``: a passage of the question's embedding topic was retrieved (needs ``topic`` on
+    both the questions and the index passages; NaN otherwise).
+    """
+    foci = sorted(set(index.passages["focus"]))
+    has_sibling, hit_focus, hit_topic = [], [], []
+    topic_of = dict(
+        zip(
+            index.passages["passage_id"],
+            index.passages.get("topic", pd.Series(dtype=float)),
+            strict=False,
+        )
+    )
+    for _, r in contexts.iterrows():
+        focus = r["focus"] or ""
+        sib = r["kind"] != "forecast" and bool(focus) and any(_siblings(focus, f) for f in foci)
+        has_sibling.append(sib)
+        hit_focus.append(
+            float(any(_siblings(focus, f) for f in r["passage_foci"])) if sib else np.nan
+        )
+        t = r.get("topic", np.nan)
+        found = [topic_of.get(p) for p in r["passage_ids"]]
+        hit_topic.append(
+            float(t in found) if pd.notna(t) and topic_of and r["kind"] != "forecast" else np.nan
+        )
+    return {"has_sibling": has_sibling, "hit_focus": hit_focus, "hit_topic": hit_topic}
+
+
+def _passages(row: pd.Series) -> list[dict[str, str]]:
+    return [
+        {"focus": f, "text": t, "url": u}
+        for f, t, u in zip(
+            row["passage_foci"], row["passage_texts"], row["passage_urls"], strict=True
+        )
+    ]
+
+
+def system_prompts(
+    contexts: pd.DataFrame, tokenizer: Any, prompt: dict[str, Any], use_retrieval: bool
+) -> tuple[list[str], list[str]]:
+    """(prompt, completion) of every question in the tokenizer's chat format, with or without sources."""
+    pairs = [
+        T.chat_pair(
+            tokenizer, prompt["system"],
+            G.user_message(r["question"], _passages(r) if use_retrieval else [], prompt),
+            r["reference"],
+        )
+        for _, r in contexts.iterrows()
+    ]  # fmt: skip
+    return [p for p, _ in pairs], [c for _, c in pairs]
+
+
+def _score_reference(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    completions: list[str],
+    *,
     options: dict[str, Any],
+    device: str,
 ) -> pd.DataFrame:
-    """Greedy answers and answer-token NLL of base + saved LoRA adapter on the held-out topics."""
-    from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
-
-    return _predict(attach_adapter(base_model, adapter), tokenizer, instructions, options)
-
-
-def predict_retrieval_answers(instructions: pd.DataFrame) -> pd.DataFrame:
-    """Baseline: the answer of the most similar training question (TF-IDF cosine); no NLL."""
-    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
-
-    train = instructions[instructions["split"] == "train"]
-    test = instructions[instructions["split"] == "test"]
-    vec = TfidfVectorizer(sublinear_tf=True).fit(train["question"])
-    sims = (vec.transform(test["question"]) @ vec.transform(train["question"]).T).toarray()
-    best = sims.argmax(axis=1)
+    """Reference-token NLL given each prompt; the reference is never cut (cuts are counted)."""
+    examples, cut_prompt, cut_ref, n_ref = [], [], [], []
+    for p, c in zip(prompts, completions, strict=True):
+        p_ids = tokenizer(p, add_special_tokens=False)["input_ids"]
+        c_ids = tokenizer(c, add_special_tokens=False)["input_ids"]
+        keep_c = c_ids[: options["max_length"] - 1]
+        keep_p = p_ids[-max(options["max_length"] - len(keep_c), 1) :]
+        examples.append((keep_p + keep_c, [T.IGNORE] * len(keep_p) + keep_c))
+        cut_prompt.append(len(p_ids) - len(keep_p))
+        cut_ref.append(len(c_ids) - len(keep_c))
+        n_ref.append(len(c_ids))
+    nll, count = T.score_answers(
+        model, examples, pad=T.pad_id(tokenizer), batch_size=options["batch_size"], device=device
+    )
     return pd.DataFrame(
         {
-            "row_id": test["row_id"].to_numpy(),
-            "prediction": train["answer"].to_numpy()[best],
-            "nll": np.nan,
-            "n_tokens": 0,
+            "nll": nll,
+            "n_tokens": count,
+            "ref_tokens": n_ref,
+            "ref_tokens_cut": cut_ref,
+            "prompt_tokens_cut": cut_prompt,
         }
     )
 
 
-def _per_answer(
-    predictions: dict[str, pd.DataFrame], instructions: pd.DataFrame, encoder: BERTScorer
+def answer_with_model(
+    model: Any,
+    tokenizer: Any,
+    contexts: pd.DataFrame,
+    system: str,
+    use_retrieval: bool,
+    *,
+    options: dict[str, Any],
+    prompt: dict[str, Any],
 ) -> pd.DataFrame:
-    """One row per (model, held-out answer) with ROUGE-L and BERTScore F1 (every model in one call)."""
-    refs = instructions[["row_id", "kind", "question", "answer"]]
-    df = pd.concat(
-        [
-            p.merge(refs, on="row_id", validate="one_to_one").assign(model=m)
-            for m, p in predictions.items()
-        ],
-        ignore_index=True,
+    """Raw greedy answers and reference NLL of one system on every question (progress bar)."""
+    device = T.resolve_device(options["device"])
+    prompts, completions = system_prompts(contexts, tokenizer, prompt, use_retrieval)
+    has_ref = contexts["reference"].str.len() > 0
+    scored = _score_reference(
+        model, tokenizer, prompts, completions, options=options, device=device
     )
-    df["rouge_l"] = M.rouge_l_scores(df["prediction"].tolist(), df["answer"].tolist())
-    df["numbers_supported"] = [
-        M.numbers_supported(p, f"{q} {a}")
-        for p, q, a in zip(df["prediction"], df["question"], df["answer"], strict=True)
-    ]
-    df["bertscore_f1"] = M.bertscore_f1_scores(
-        df["prediction"].tolist(), df["answer"].tolist(), encoder
-    )
+    scored.loc[~has_ref.to_numpy(), ["nll", "n_tokens"]] = [np.nan, 0]
+    answers = T.generate(
+        model, tokenizer, prompts, max_new_tokens=options["max_new_tokens"], batch_size=options["batch_size"],
+        device=device, max_prompt_tokens=options["max_length"], progress=f"generate {system}",
+    )  # fmt: skip
+    logger.info("%s: %d answers", system, len(answers))
+    return scored.assign(
+        question_id=contexts["question_id"].to_numpy(), system=system, raw_answer=answers,
+        used_retrieval=use_retrieval,
+    )  # fmt: skip
+
+
+def answer_with_retrieval(contexts: pd.DataFrame) -> pd.DataFrame:
+    """The top retrieved passage as the answer (no NLL); forecast questions get no answer."""
+    top = [t[0] if len(t) else "" for t in contexts["passage_texts"]]
+    return pd.DataFrame({
+        "question_id": contexts["question_id"].to_numpy(), "system": "retrieval", "raw_answer": top,
+        "used_retrieval": True, "nll": np.nan, "n_tokens": 0, "ref_tokens": 0, "ref_tokens_cut": 0,
+        "prompt_tokens_cut": 0,
+    })  # fmt: skip
+
+
+def apply_safety(
+    answers: pd.DataFrame,
+    contexts: pd.DataFrame,
+    rule: dict[str, Any],
+    prompt: dict[str, Any],
+    min_overlap: float,
+) -> pd.DataFrame:
+    """Safety pass and citations on every answer (allowed: question, passages shown, forecast row)."""
+    ctx = contexts.set_index("question_id")
+    rows = []
+    for r in answers.itertuples(index=False):
+        c = ctx.loc[r.question_id]
+        shown = _passages(c) if r.used_retrieval else []
+        allowed = " ".join([c["allowed"], *(p["text"] for p in shown)])
+        res = S.safety_pass(r.raw_answer, c["question"], allowed, rule, qtype=c["qtype"])
+        abstained = G.is_abstention(res.answer, prompt["abstain"])
+        rows.append({
+            "answer": res.answer, "sources": [] if abstained else G.cited_sources(res.answer, shown, min_overlap),
+            "flag_numbers": len(res.numbers), "flag_contacts": len(res.contacts),
+            "flag_phones": len(res.phones), "flag_urls": len(res.urls), "flag_emails": len(res.emails),
+            "flagged": res.flagged, "replaced": res.replaced, "pointer_added": res.pointer_added,
+            "abstained": abstained,
+            "residual_contacts": _residual_contacts(res.answer, f"{c['question']} {allowed}"),
+            "numbers_supported": _supported_share(r.raw_answer, res.numbers),
+        })  # fmt: skip
+    return answers.reset_index(drop=True).join(pd.DataFrame(rows))
+
+
+def _supported_share(raw: str, flagged: list[str]) -> float:
+    """Share of the raw answer's stated numbers that the allowed texts support (NaN: none stated)."""
+    n = len(S.claimed_numbers(raw))
+    return 1 - len(flagged) / n if n else float("nan")
+
+
+def _residual_contacts(answer: str, allowed: str) -> int:
+    left = S.find_invented(answer, allowed)
+    return len(left["phones"]) + len(left["urls"]) + len(left["emails"])
+
+
+def score_rows(
+    answers: pd.DataFrame, contexts: pd.DataFrame, bertscore: Any, options: dict[str, Any]
+) -> pd.DataFrame:
+    """Per-answer ROUGE-L, BERTScore F1 and retrieval hits against the references (where given)."""
+    df = answers.merge(contexts, on="question_id", how="left", validate="many_to_one")
+    has_ref = df["reference"].str.len() > 0
+    df["rouge_l"] = np.nan
+    df["bertscore_f1"] = np.nan
+    if has_ref.any():
+        preds, refs = df.loc[has_ref, "answer"].tolist(), df.loc[has_ref, "reference"].tolist()
+        df.loc[has_ref, "rouge_l"] = M.rouge_l_scores(preds, refs)
+        df.loc[has_ref, "bertscore_f1"] = bertscore(preds, refs)
     return df
 
 
 def _summary(part: pd.DataFrame) -> dict[str, float]:
-    scored = part["nll"].notna().all()
+    scored = part["nll"].notna().any()
+    refs = part["reference"].str.len() > 0
     return {
         "n": len(part),
         "perplexity": T.perplexity(float(part["nll"].sum()), int(part["n_tokens"].sum()))
         if scored
         else np.nan,
-        "bleu": M.bleu(part["prediction"].tolist(), part["answer"].tolist()),
+        "bleu": M.bleu(part.loc[refs, "answer"].tolist(), part.loc[refs, "reference"].tolist())
+        if refs.any()
+        else np.nan,
         "rouge_l": float(part["rouge_l"].mean()),
         "bertscore_f1": float(part["bertscore_f1"].mean()),
-        "numbers_supported": float(
-            part["numbers_supported"].mean()
-        ),  # NaN if no answer has numbers
+        "flagged_rate": float(part["flagged"].mean()),
+        "flagged_contact_rate": float((part["flag_contacts"] > 0).mean()),
+        "abstention_rate": float(part["abstained"].mean()),
+        "numbers_supported": float(part["numbers_supported"].mean()),
+        "ref_tokens_cut": int(part["ref_tokens_cut"].sum()),
     }
 
 
-def evaluate_answers(
-    base: pd.DataFrame,
-    lora: pd.DataFrame,
-    retrieval: pd.DataFrame,
-    instructions: pd.DataFrame,
-    encoder: BERTScorer,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Perplexity, BLEU, ROUGE-L and BERTScore F1 per model, overall and per kind of question.
+METRICS = ("perplexity", "bleu", "rouge_l", "bertscore_f1", "flagged_rate", "abstention_rate")
 
-    Perplexity pools answer tokens (exp of total NLL / total tokens); BLEU is corpus BLEU;
-    ROUGE-L and BERTScore are means over answers; ``numbers_supported`` is the mean share of an
-    answer's numbers found in its question or reference (answers with numbers only). Returns
-    the table and the same numbers as MLflow metrics ``llm.<model>[.<kind>].<metric>``, plus ``llm.perplexity_reduction``
-    (1 - LoRA/base perplexity on all held-out answers). ``encoder``: the BERTScore encoder
-    (catalog ``bertscore_encoder``).
+
+def summarise(scores: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
+    """One row per system: metrics, and (system - base) with paired bootstrap 95% CIs.
+
+    Perplexity's difference is relative (``ppl_change`` = system / base - 1).
     """
-    scores = _per_answer(
-        {"base": base, "lora": lora, "retrieval": retrieval}, instructions, encoder
-    )
-    rows = [
-        {"model": model, "subset": subset, **_summary(part if subset == "all" else part[part["kind"] == subset])}
-        for model, part in scores.groupby("model", sort=False)
-        for subset in ["all", *sorted(part["kind"].unique())]
-    ]  # fmt: skip
-    table = pd.DataFrame(rows)
-    metrics = _as_metrics(table)
-    ppl = table[table["subset"] == "all"].set_index("model")["perplexity"]
-    reduction = float(1 - ppl["lora"] / ppl["base"])
-    metrics["llm.perplexity_reduction"] = {"value": reduction, "step": 0}
-    logger.info(
-        "Held-out perplexity base %.2f -> LoRA %.2f (%.0f%% lower)",
-        ppl["base"], ppl["lora"], 100 * reduction,
-    )  # fmt: skip
-    return table, metrics
-
-
-def _as_metrics(table: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """``{"llm.<model>[.<kind>].<metric>": {"value": v, "step": 0}}`` for every finite number."""
-    values = {}
-    for r in table.itertuples():
-        stem = f"llm.{r.model}" + ("" if r.subset == "all" else f".{r.subset}")
-        for col in ("perplexity", "bleu", "rouge_l", "bertscore_f1", "numbers_supported"):
-            values[f"{stem}.{col}"] = getattr(r, col)
-    return mlflow_metrics(values)
-
-
-def write_sample_report(  # noqa: PLR0917 (a node: pipeline.py binds its inputs by name)
-    base: pd.DataFrame,
-    lora: pd.DataFrame,
-    retrieval: pd.DataFrame,
-    instructions: pd.DataFrame,
-    evaluation: pd.DataFrame,
-    options: dict[str, Any],
-) -> str:
-    """Markdown: the evaluation table and a few held-out questions answered side by side."""
-    test = instructions[instructions["split"] == "test"].set_index("row_id")
-    preds = {
-        n: p.set_index("row_id")["prediction"]
-        for n, p in (("Base", base), ("LoRA", lora), ("Retrieval", retrieval))
+    questions = sorted(scores["question_id"].unique())
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(questions), size=(n_boot, len(questions)))
+    by_sys = {
+        s: p.set_index("question_id").loc[questions].reset_index()
+        for s, p in scores.groupby("system", sort=False)
     }
-    picks = (
-        test.groupby("kind", group_keys=False)
-        .head(max(options["n_samples"] // 2, 1))
-        .index[: options["n_samples"]]
+    base = by_sys.get("base")
+    rows = []
+    for system, part in by_sys.items():
+        row = {"system": system, **_summary(part)}
+        if base is not None and system != "base":
+            for metric in METRICS:
+                point, lo, hi = _paired_ci(part, base, metric, draws)
+                key = "ppl_change" if metric == "perplexity" else f"d_{metric}"
+                row.update({key: point, f"{key}_lo": lo, f"{key}_hi": hi})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _stat(part: pd.DataFrame, metric: str, idx: np.ndarray) -> float:
+    p = part.iloc[idx]
+    if metric == "perplexity":
+        if p["nll"].isna().all():
+            return np.nan
+        return T.perplexity(float(p["nll"].sum()), int(p["n_tokens"].sum()))
+    if metric == "bleu":
+        return M.bleu(p["answer"].tolist(), p["reference"].tolist())
+    return float(np.nanmean(_values(p, metric))) if len(p) else np.nan
+
+
+def _values(part: pd.DataFrame, metric: str) -> np.ndarray:
+    column = {"flagged_rate": "flagged", "abstention_rate": "abstained"}.get(metric, metric)
+    return part[column].astype(float).to_numpy()
+
+
+def _paired_ci(
+    part: pd.DataFrame, base: pd.DataFrame, metric: str, draws: np.ndarray
+) -> tuple[float, float, float]:
+    """Point difference (relative for perplexity) and its percentile 95% CI over ``draws``.
+
+    Means and pooled perplexities are resampled with array sums (the same question draws for both
+    systems); corpus BLEU is recomputed on a fifth of the draws (at least 50).
+    """
+    every = np.arange(len(part))
+    if metric == "perplexity":
+        if part["nll"].isna().all() or base["nll"].isna().all():
+            return np.nan, np.nan, np.nan
+        na, ta = part["nll"].to_numpy(float), part["n_tokens"].to_numpy(float)
+        nb, tb = base["nll"].to_numpy(float), base["n_tokens"].to_numpy(float)
+        point = math.exp(na.sum() / ta.sum() - nb.sum() / tb.sum()) - 1
+        boots = (
+            np.exp(na[draws].sum(1) / ta[draws].sum(1) - nb[draws].sum(1) / tb[draws].sum(1)) - 1
+        )
+    elif metric == "bleu":
+        point = _stat(part, metric, every) - _stat(base, metric, every)
+        sub = draws[: max(len(draws) // 5, 50)]
+        boots = np.array([_stat(part, metric, d) - _stat(base, metric, d) for d in sub])
+    else:
+        diff = _values(part, metric) - _values(base, metric)
+        point = float(np.nanmean(diff)) if np.isfinite(diff).any() else np.nan
+        boots = np.nanmean(diff[draws], axis=1) if np.isfinite(point) else np.array([np.nan])
+    if not np.isfinite(point):
+        return np.nan, np.nan, np.nan
+    lo, hi = np.nanpercentile(boots, [2.5, 97.5])
+    return float(point), float(lo), float(hi)
+
+
+def run_systems(
+    questions: pd.DataFrame,
+    systems: list[str],
+    *,
+    base_model: Any,
+    adapter: Any,
+    tokenizer: Any,
+    index: RetrievalIndex,
+    encoder: TextEncoder,
+    bertscore: Any,
+    params: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Answer and score ``questions`` with each of ``systems``: (per-answer rows, summary table).
+
+    The entry point for any Q&A table (``cycle-ask --eval``); ``params`` is the ``llm`` parameter
+    group (``retrieval``, ``generation``, ``prompt``, ``evaluation``). The adapter is attached to a
+    copy of ``base_model`` (``base_model`` is unchanged).
+    """
+    unknown = sorted(set(systems) - set(SYSTEMS))
+    if unknown:
+        raise ValueError(f"unknown system(s) {unknown}; choose from {list(SYSTEMS)}")
+    contexts = retrieve_contexts(questions, index, encoder, params["retrieval"]["k"])
+    gen, prompt, ev = params["generation"], params["prompt"], params["evaluation"]
+    parts = []
+    models = {"base": base_model}
+    if {"lora", "lora_rag"} & set(systems):
+        from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
+
+        models["lora"] = attach_adapter(base_model, adapter)
+    for system in systems:
+        if system == "retrieval":
+            parts.append(answer_with_retrieval(contexts))
+        else:
+            model = models["lora" if system.startswith("lora") else "base"]
+            parts.append(
+                answer_with_model(
+                    model,
+                    tokenizer,
+                    contexts,
+                    system,
+                    system.endswith("_rag"),
+                    options=gen,
+                    prompt=prompt,
+                )
+            )
+    answers = pd.concat(parts, ignore_index=True)
+    safe = apply_safety(answers, contexts, ev["safety"], prompt, ev["cite_min_overlap"])
+    scores = score_rows(safe, contexts, bertscore, ev)
+    has_ref = scores["reference"].str.len() > 0
+    summary = (
+        summarise(scores[has_ref], ev["n_bootstrap"], ev["seed"])
+        if has_ref.any()
+        else pd.DataFrame()
     )
-    lines = ["# LLM evaluation on held-out topics", "", _evaluation_markdown(evaluation), ""]
-    for rid in picks:
-        row = test.loc[rid]
-        lines += [
-            f"## {row['focus']} (topic {row['topic']}, {row['kind']})",
-            "",
-            f"**Question.** {row['question']}",
-            "",
-        ]
-        lines += [f"**Reference.** {row['answer']}", ""]
-        lines += [f"**{n}.** {p.get(rid, '')}" + "\n" for n, p in preds.items()]
-    return "\n".join(lines)
-
-
-def _evaluation_markdown(df: pd.DataFrame) -> str:
-    """The evaluation table in markdown: scores with 2 (BLEU, ROUGE-L, perplexity) or 3 decimals."""
-    fmt = df.copy()
-    for col in ("perplexity", "bleu", "rouge_l"):
-        fmt[col] = fmt[col].map(lambda v: "n/a" if pd.isna(v) else f"{v:.2f}")
-    for col in ("bertscore_f1", "numbers_supported"):
-        fmt[col] = fmt[col].map(lambda v: "n/a" if pd.isna(v) else f"{v:.3f}")
-    return markdown_table(fmt)
+    return scores, summary

@@ -146,12 +146,15 @@ def train_loop(
 ) -> list[float]:
     """Plain AdamW loop over shuffled mini-batches; returns the loss of every step."""
     import torch  # noqa: PLC0415
+    from tqdm.auto import tqdm  # noqa: PLC0415
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
     order = torch.Generator().manual_seed(seed)
     model.to(device).train()
     losses: list[float] = []
+    steps_per_epoch = -(-len(examples) // batch_size)
+    bar = tqdm(total=epochs * steps_per_epoch, desc="LoRA training", unit="step", leave=False)
     for epoch in range(epochs):
         perm = torch.randperm(len(examples), generator=order).tolist()
         for start in range(0, len(perm), batch_size):
@@ -162,7 +165,10 @@ def train_loop(
             optimiser.step()
             optimiser.zero_grad(set_to_none=True)
             losses.append(float(loss.detach()))
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
         logger.info("LoRA epoch %d/%d: last loss %.4f", epoch + 1, epochs, losses[-1])
+    bar.close()
     model.eval()
     return losses
 
@@ -203,17 +209,21 @@ def generate(
     device: str,
     max_prompt_tokens: int,
     no_repeat_ngram_size: int = 0,
+    progress: str | None = None,
 ) -> list[str]:
     """Greedy answers for chat-formatted prompts (left-padded batches, fixed max new tokens).
 
     ``no_repeat_ngram_size`` > 0 forbids repeating n-grams (used by ``cycle-ask``, not in evaluation).
+    ``progress``: a tqdm bar (on stderr) with this description.
     """
     import torch  # noqa: PLC0415
+    from tqdm.auto import tqdm  # noqa: PLC0415
 
     model.to(device).eval()
     pad = pad_id(tokenizer)
     answers: list[str] = []
-    for start in range(0, len(prompts), batch_size):
+    starts = range(0, len(prompts), batch_size)
+    for start in tqdm(starts, desc=progress, unit="batch", disable=progress is None, leave=False):
         encoded = [
             tokenizer(p, add_special_tokens=False)["input_ids"][-max_prompt_tokens:]
             for p in prompts[start : start + batch_size]

@@ -1,4 +1,4 @@
-"""Nodes of the ``llm`` pipeline that build the models: the base model, the chat-formatted examples, the LoRA adapter."""
+"""Nodes of the ``llm`` pipeline that build the models: the base model and the LoRA adapter (RAFT examples: ``grounding.py``)."""
 
 from __future__ import annotations
 
@@ -29,17 +29,6 @@ def convert_base_model(
     n_params = sum(p.numel() for p in model.parameters())
     logger.info("Base model %s: %.1fM parameters", type(model).__name__, n_params / 1e6)
     return model, tokenizer
-
-
-def format_instructions(
-    model_input: pd.DataFrame, tokenizer: PreTrainedTokenizerBase, options: dict[str, Any]
-) -> pd.DataFrame:
-    """Add ``prompt`` (system + question, ending with the assistant turn) and ``completion`` columns."""
-    pairs = [
-        T.chat_pair(tokenizer, options["system"], q, a)
-        for q, a in zip(model_input["question"], model_input["answer"], strict=True)
-    ]
-    return model_input.assign(prompt=[p for p, _ in pairs], completion=[c for _, c in pairs])
 
 
 def train_lora_adapter(

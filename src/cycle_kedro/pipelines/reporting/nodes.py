@@ -101,15 +101,18 @@ def compare_llm(llm_evaluation: pd.DataFrame, study: dict[str, Any]) -> pd.DataF
     """Table model × source of perplexity, BLEU, ROUGE-L and BERTScore (study's Table 2 first).
 
     When the evaluation has a ``subset`` column (overall and per kind of question), only the
-    ``all`` rows are shown.
+    ``all`` rows (the llm v2 table: its ``medquad`` headline rows) are shown; a ``system`` column
+    stands for ``model``.
     """
     rows = [
         {"model": name, "source": study["source"], **values}
         for name, values in study["llm"].items()
     ]
     ours = _ours(llm_evaluation)
+    if "model" not in ours.columns and "system" in ours.columns:
+        ours = ours.rename(columns={"system": "model"})
     if "subset" in ours.columns:
-        ours = ours[ours["subset"] == "all"]
+        ours = ours[ours["subset"].isin(["all", "medquad"])]
     for rec in ours.to_dict("records"):
         rows.append(
             {"model": rec["model"], "source": "ours", "n": rec.get("n")}

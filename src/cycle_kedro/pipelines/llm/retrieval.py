@@ -1,0 +1,205 @@
+"""Hybrid retrieval over knowledge-base passages: MiniLM dense vectors + BM25, fused by reciprocal rank.
+
+* :func:`split_passages` — answers cut into passages of a few sentences, each keeping its question,
+  focus, MedQuAD document and source URL.
+* :class:`TextEncoder` — a sentence encoder (mean-pooled, L2-normalised token states of a local BERT
+  directory such as all-MiniLM-L6-v2), loaded by a catalog dataset.
+* :class:`Bm25` — Okapi BM25 on a scikit-learn count matrix (k1, b as in Robertson & Zaragoza).
+* :class:`RetrievalIndex` — passages + dense matrix + BM25; ``search`` fuses the two rankings with
+  reciprocal-rank fusion (RRF, Cormack et al. 2009: score = sum 1 / (k + rank)).
+
+``torch``/``transformers``/``sklearn`` are imported inside the functions (style rule 8).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+logger = logging.getLogger(__name__)
+
+PASSAGE_COLUMNS = ["passage_id", "doc_id", "row_id", "question", "focus", "url", "text"]
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'-])")
+_TOKEN = r"(?u)\b\w\w+\b"
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text`` (a split after . ! ? followed by a capital, digit or bullet)."""
+    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+
+
+def chunk_text(text: str, max_words: int, max_passages: int | None = None) -> list[str]:
+    """Greedy chunks of whole sentences of at most ``max_words`` words (a longer sentence is cut)."""
+    chunks: list[str] = []
+    current: list[str] = []
+    for sentence in split_sentences(text):
+        words = sentence.split()
+        while len(words) > max_words:  # one overlong sentence: its own chunks
+            if current:
+                chunks.append(" ".join(current))
+                current = []
+            chunks.append(" ".join(words[:max_words]))
+            words = words[max_words:]
+        if current and len(current) + len(words) > max_words:
+            chunks.append(" ".join(current))
+            current = []
+        current += words
+    if current:
+        chunks.append(" ".join(current))
+    return chunks[:max_passages] if max_passages else chunks
+
+
+def split_passages(kb: pd.DataFrame, max_words: int, max_passages: int | None) -> pd.DataFrame:
+    """One row per passage of each answer, with its question, focus, document and URL.
+
+    ``kb`` needs ``row_id``, ``doc_id``, ``question``, ``answer``, ``focus``, ``url``.
+    """
+    rows = []
+    for r in kb.itertuples(index=False):
+        for text in chunk_text(r.answer, max_words, max_passages):
+            rows.append((r.doc_id, r.row_id, r.question, r.focus, r.url, text))
+    df = pd.DataFrame(rows, columns=PASSAGE_COLUMNS[1:])
+    return df.assign(passage_id=np.arange(len(df)))[PASSAGE_COLUMNS]
+
+
+def passage_text(passages: pd.DataFrame) -> list[str]:
+    """What is embedded and matched: the focus, the passage's question and the passage."""
+    return (passages["focus"] + ". " + passages["question"] + " " + passages["text"]).tolist()
+
+
+@dataclass
+class TextEncoder:
+    """A sentence encoder: tokenizer + BERT-like model; ``encode`` gives unit vectors."""
+
+    tokenizer: Any
+    model: Any
+    max_length: int = 256
+    path: str = ""
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, progress: bool = False
+    ) -> np.ndarray:
+        """Mean-pooled last hidden states (padding masked), L2-normalised, float32."""
+        import torch  # noqa: PLC0415
+        from tqdm.auto import tqdm  # noqa: PLC0415
+
+        self.model.eval()
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths: less padding
+        out = []
+        starts = range(0, len(texts), batch_size)
+        for start in tqdm(starts, desc="embed", unit="batch", disable=not progress, leave=False):
+            batch = self.tokenizer(
+                [texts[i] for i in order[start : start + batch_size]], padding=True,
+                truncation=True, max_length=self.max_length, return_tensors="pt",
+            )  # fmt: skip
+            with torch.no_grad():
+                hidden = self.model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+        if out:
+            vectors = np.concatenate(out).astype(np.float32)
+            result = np.empty_like(vectors)
+            result[order] = vectors
+            return result
+        return np.zeros((0, getattr(self.model.config, "hidden_size", 0)), np.float32)
+
+
+@dataclass
+class Bm25:
+    """Okapi BM25 over a fixed vocabulary (``vocabulary`` token -> column)."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    doc_tf: Any  # scipy CSR (documents x terms) of BM25-weighted term frequencies
+    k1: float = 1.5
+    b: float = 0.75
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], k1: float = 1.5, b: float = 0.75) -> Bm25:
+        """Count terms (lower-cased words of 2+ characters, English stop words dropped)."""
+        from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415
+
+        vec = CountVectorizer(lowercase=True, token_pattern=_TOKEN, stop_words="english")
+        counts = vec.fit_transform(texts).tocsr().astype(np.float64)
+        n_docs = counts.shape[0]
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+        length = np.asarray(counts.sum(axis=1)).ravel()
+        norm = k1 * (1 - b + b * length / max(length.mean(), 1e-9))
+        tf = counts.copy()
+        rows = np.repeat(np.arange(n_docs), np.diff(tf.indptr))
+        tf.data = tf.data * (k1 + 1) / (tf.data + norm[rows])
+        vocab = {t: int(i) for t, i in vec.vocabulary_.items()}
+        return cls(vocabulary=vocab, idf=idf, doc_tf=tf, k1=k1, b=b)
+
+    def scores(self, queries: Sequence[str]) -> np.ndarray:
+        """(queries x documents) BM25 scores; a query term counts once."""
+        from scipy import sparse  # noqa: PLC0415
+        from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415
+
+        vec = CountVectorizer(
+            lowercase=True, token_pattern=_TOKEN, vocabulary=self.vocabulary, binary=True
+        )
+        q = vec.transform(queries).astype(np.float64)
+        q = q @ sparse.diags(self.idf)
+        return np.asarray((q @ self.doc_tf.T).todense())
+
+
+def rrf_fuse(score_lists: Sequence[np.ndarray], k: int = 60) -> np.ndarray:
+    """Reciprocal-rank fusion of (queries x items) score matrices: sum of 1 / (k + rank), rank from 1."""
+    fused = np.zeros_like(score_lists[0], dtype=np.float64)
+    for scores in score_lists:
+        order = np.argsort(-scores, axis=1, kind="stable")
+        ranks = np.empty_like(order)
+        rows = np.arange(scores.shape[0])[:, None]
+        ranks[rows, order] = np.arange(1, scores.shape[1] + 1)[None, :]
+        fused += 1.0 / (k + ranks)
+    return fused
+
+
+@dataclass
+class RetrievalIndex:
+    """Knowledge-base passages with their dense vectors and a BM25 ranker (a ``06_models`` dataset)."""
+
+    passages: pd.DataFrame
+    embeddings: np.ndarray = field(repr=False)
+    bm25: Bm25 = field(repr=False)
+    encoder_path: str = ""
+    rrf_k: int = 60
+
+    def search(
+        self, queries: Sequence[str], encoder: TextEncoder, k: int, batch_size: int = 32
+    ) -> list[pd.DataFrame]:
+        """Top-``k`` passages per query (columns of ``passages`` plus ``rank``, ``score``)."""
+        if len(self.passages) == 0 or not len(queries):
+            return [self.passages.head(0).assign(rank=[], score=[]) for _ in queries]
+        dense = encoder.encode(list(queries), batch_size=batch_size) @ self.embeddings.T
+        fused = rrf_fuse([dense, self.bm25.scores(list(queries))], self.rrf_k)
+        k = min(k, len(self.passages))
+        top = np.argsort(-fused, axis=1, kind="stable")[:, :k]
+        return [
+            self.passages.iloc[idx].assign(rank=np.arange(1, k + 1), score=fused[i, idx])
+            for i, idx in enumerate(top)
+        ]
+
+
+def build_index(
+    passages: pd.DataFrame, encoder: TextEncoder, options: dict[str, Any]
+) -> RetrievalIndex:
+    """Embed every passage (progress bar) and fit BM25 on the same texts."""
+    texts = passage_text(passages)
+    embeddings = encoder.encode(texts, batch_size=options.get("batch_size", 32), progress=True)
+    bm25 = Bm25.fit(texts, k1=options.get("bm25_k1", 1.5), b=options.get("bm25_b", 0.75))
+    return RetrievalIndex(
+        passages=passages.reset_index(drop=True), embeddings=embeddings, bm25=bm25,
+        encoder_path=encoder.path, rrf_k=options.get("rrf_k", 60),
+    )  # fmt: skip
