@@ -261,7 +261,7 @@ def _run(args: argparse.Namespace) -> str:
             forecast = catalog.load(name)
             question = explain_question(forecast, args.explain, name)
             row = forecast[forecast["woman_id"] == args.explain].iloc[0]
-            allowed = C.forecast_answer(row)  # the row's numbers, as the template writes them
+            allowed = C.explain_forecast(row)  # the row's numbers, as the template writes them
             args.system = args.system.removesuffix("_rag") if args.system != "retrieval" else "lora"
         resources = _resources(catalog, {args.system})
         result = grounded_answer(

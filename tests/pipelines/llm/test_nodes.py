@@ -30,7 +30,7 @@ torch = pytest.importorskip("torch")
 def test_forecast_answer_is_written_from_the_numbers():
     row = {"woman_id": "0" * 12, "n_cycles_used": 3, "last_cycle_length": 33.0, "history_mean": 30.0,
            "history_sd": 2.5, "predicted_length": 31.5, "lower_80": 27.5, "upper_80": 35.2, "model": "ets"}  # fmt: skip
-    question, answer = C.forecast_question(row), C.forecast_answer(row)
+    question, answer = C.forecast_question(row), C.explain_forecast(row)
     for text in ("3 recorded cycles", "averaging 30 days", "(SD 2.5)", "last cycle was 33 days",
                  "ets model predicts 31.5 days", "27.5 to 35.2 days"):  # fmt: skip
         assert text in question

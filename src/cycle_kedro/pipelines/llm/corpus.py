@@ -1,4 +1,4 @@
-"""Corpus helpers: forecast explanations written from numbers, text normalisation, de-duplication.
+"""Corpus helpers: text normalisation, de-duplication; forecast explanations come from cycles.explain.
 
 Pure functions on strings and pandas tables (no model, no I/O), shared by the nodes and the
 ``cycle-ask`` CLI.
@@ -13,13 +13,8 @@ import unicodedata
 import pandas as pd
 
 from cycle_kedro.cycles.contracts import NEXT_CYCLE_COLUMNS
+from cycle_kedro.cycles.explain import ASKS, explain_forecast, forecast_question  # noqa: F401 (the one copy)
 from cycle_kedro.validation import DataValidationError
-
-ASKS = (
-    "What does this mean for my next period?",
-    "Can you explain this prediction in plain words?",
-    "How long will my next cycle probably be, and how sure is that?",
-)
 
 _SPACES = re.compile(r"\s+")
 _DOUBLE_Q = re.compile(r"\s*\?(\s*\?)+")
@@ -35,65 +30,6 @@ def check_forecast(forecast: pd.DataFrame, source: str) -> None:
         raise DataValidationError(
             f"{source}: missing column(s) {missing}; expected {NEXT_CYCLE_COLUMNS}"
         )
-
-
-def _days(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
-def _whole(value: float) -> int:
-    """Round half up (28.5 -> 29), unlike Python's round-half-even."""
-    return math.floor(value + 0.5)
-
-
-def forecast_question(row: pd.Series | dict, ask: str = ASKS[0]) -> str:
-    """The user's question: her forecast numbers as context, then ``ask``."""
-    sd = row["history_sd"]
-    spread = f" (SD {sd:.1f})" if pd.notna(sd) else ""
-    return (
-        f"My cycle forecast: {int(row['n_cycles_used'])} recorded cycles averaging "
-        f"{_days(row['history_mean'])} days{spread}; my last cycle was "
-        f"{_days(row['last_cycle_length'])} days. The {row['model']} model predicts "
-        f"{_days(row['predicted_length'])} days for the next cycle, 80% interval "
-        f"{_days(row['lower_80'])} to {_days(row['upper_80'])} days. {ask}"
-    )
-
-
-def _driver(pred: float, mean: float, last: float) -> str:
-    if abs(pred - mean) < 1:
-        return f"The prediction stays close to your average of {_days(mean)} days"
-    direction = "longer" if pred > mean else "shorter"
-    text = f"The prediction is {_days(abs(pred - mean))} days {direction} than your average of {_days(mean)} days"
-    if (last - mean) * (pred - mean) > 0:
-        text += f", pulled that way by your last cycle of {_days(last)} days"
-    return text
-
-
-def forecast_answer(row: pd.Series | dict) -> str:
-    """A plain-words explanation of one forecast, written only from the row's numbers."""
-    pred, lo, hi = row["predicted_length"], row["lower_80"], row["upper_80"]
-    n, mean, sd, last = (
-        int(row["n_cycles_used"]),
-        row["history_mean"],
-        row["history_sd"],
-        row["last_cycle_length"],
-    )
-    parts = [
-        f"Your next cycle is expected to last about {_whole(pred)} days. In 8 out of 10 cases like "
-        f"yours it would last between {_whole(lo)} and {_whole(hi)} days.",
-        f"{_driver(pred, mean, last)}, based on {n} recorded cycle{'s' if n != 1 else ''}.",
-    ]
-    width = f"The range is {_days(hi - lo)} days wide"
-    if pd.notna(sd) and n > 1:
-        width += f" because your cycle length has varied by about {sd:.1f} days from cycle to cycle"
-    if n < 4:
-        width += f", and with only {n} cycle{'s' if n != 1 else ''} the estimate is uncertain"
-    parts.append(width + ".")
-    parts.append(
-        "This is a statistical estimate, not a diagnosis: if your cycles change suddenly or "
-        "often fall outside about 21 to 35 days, talk to a doctor or nurse."
-    )
-    return " ".join(parts)
 
 
 def normalise_text(text: str) -> str:

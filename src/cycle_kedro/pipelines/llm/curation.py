@@ -39,7 +39,7 @@ def write_forecast_qa(forecast: pd.DataFrame, options: dict[str, Any]) -> pd.Dat
                 C.forecast_question(r, C.ASKS[a])
                 for (_, r), a in zip(usable.iterrows(), asks, strict=True)
             ],
-            "answer": [C.forecast_answer(r) for _, r in usable.iterrows()],
+            "answer": [C.explain_forecast(r) for _, r in usable.iterrows()],
             "focus": f"{options['cohort']} next-cycle forecast",
             "qtype": "forecast explanation",
             "source": [f"{name} ({m})" for m in usable["model"]],
