@@ -410,3 +410,39 @@ def raise_rows(  # noqa: PLR0913
     raise DataValidationError(
         source=source, problems=problems, n_problems=len(positions), summary=summary, hint=hint
     )
+
+
+def check_case_variants(  # noqa: PLR0913
+    df: pd.DataFrame,
+    ids: pd.Series,
+    source: str,
+    column: str,
+    *,
+    summary: str,
+    hint: str,
+    show_value: bool = True,
+) -> None:
+    """Two distinct ids equal up to upper/lower case: one person or two? An error naming a row of each."""
+    distinct = pd.Series(ids.dropna().unique(), dtype=object)
+    folded = distinct.str.casefold()
+    clash = distinct[folded.duplicated(keep=False)]
+    if clash.empty:
+        return
+    first = folded[clash.index[0]]
+    variants = [v for v in clash if v.casefold() == first][:2]
+    rows = [int(np.flatnonzero(ids.to_numpy() == v)[0]) for v in variants]
+    raise DataValidationError(
+        source=source,
+        problems=[
+            Problem(
+                column=column,
+                row=r,
+                line=file_line(df, r),
+                value=df[column].iloc[r] if show_value else _UNSET,
+            )
+            for r in rows
+        ],
+        n_problems=int(len(clash)),
+        summary=summary,
+        hint=hint,
+    )

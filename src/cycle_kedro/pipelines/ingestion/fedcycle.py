@@ -30,6 +30,7 @@ from cycle_kedro.pseudonyms import PseudonymKey, normalise_id, pseudonymise
 from cycle_kedro.validation import (
     DataValidationError,
     Problem,
+    check_case_variants,
     check_range,
     clear_attrs,
     file_line,
@@ -83,7 +84,11 @@ def clean_fedcycle(
     source = source_of(raw, "fedcycle_raw")
     df = raw.reset_index(drop=True)
     ids = df["ClientID"].map(normalise_id)
-    _check_case_variants(df, ids, source)
+    check_case_variants(
+        df, ids, source, "ClientID",
+        summary="ids that differ only by upper/lower case",
+        hint="write one woman's id the same way on every row (or use two different ids)",
+    )  # fmt: skip
     _check_plausible(df, checks, source)
     repeated, repeat_report = _repeated_blocks(df, ids, checks, source)
     kept_ids = ids[~repeated]
@@ -116,28 +121,6 @@ def clean_fedcycle(
         )
     logger.info("FedCycle: %s", report)
     return clear_attrs(cycles), report
-
-
-def _check_case_variants(df: pd.DataFrame, ids: pd.Series, source: str) -> None:
-    """Two distinct ids equal up to case: same woman or not? Error naming a row of each."""
-    distinct = pd.Series(ids.unique())
-    folded = distinct.str.casefold()
-    clash = distinct[folded.duplicated(keep=False)]
-    if clash.empty:
-        return
-    first = folded[clash.index[0]]
-    variants = [v for v in clash if v.casefold() == first][:2]
-    rows = [int(np.flatnonzero(ids.to_numpy() == v)[0]) for v in variants]
-    raise DataValidationError(
-        source=source,
-        problems=[
-            Problem(column="ClientID", row=r, line=file_line(df, r), value=df["ClientID"].iloc[r])
-            for r in rows
-        ],
-        n_problems=int(len(clash)),
-        summary="ids that differ only by upper/lower case",
-        hint="write one woman's id the same way on every row (or use two different ids)",
-    )
 
 
 def _check_plausible(df: pd.DataFrame, checks: dict[str, Any], source: str) -> None:

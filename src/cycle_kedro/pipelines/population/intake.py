@@ -35,8 +35,7 @@ from cycle_kedro.cycles.contracts import CLEAN_COLUMNS
 from cycle_kedro.pseudonyms import PseudonymKey, normalise_id, pseudonymise
 from cycle_kedro.validation import (
     DataValidationError,
-    Problem,
-    file_line,
+    check_case_variants,
     raise_rows,
     source_of,
     validate,
@@ -129,7 +128,12 @@ def _checked(df: pd.DataFrame, source: str, input_cfg: dict, key) -> pd.DataFram
     df.attrs = attrs or {"header_lines": header}
     ids = _text(df["user_id"]).map(normalise_id, na_action="ignore")
     _blank(df, ids, "user_id", source)
-    _case_variants(df, ids, source)
+    check_case_variants(
+        df, ids, source, "user_id",
+        summary="two user ids differ only by upper/lower case (same user or two?)",
+        hint="write each user's id the same way on every row",
+        show_value=False,
+    )  # fmt: skip
     dates = df["period_start"]
     if not pd.api.types.is_datetime64_any_dtype(dates):
         _blank(df, _text(dates).str.strip(), "period_start", source)
@@ -156,24 +160,6 @@ def _blank(df: pd.DataFrame, values: pd.Series, column: str, source: str) -> Non
         detail="empty",
         expected="a user id" if column == "user_id" else "a date YYYY-MM-DD",
         hint="every row needs a user_id and a period_start; remove rows without them",
-    )
-
-
-def _case_variants(df: pd.DataFrame, ids: pd.Series, source: str) -> None:
-    distinct = pd.Series(ids.dropna().unique(), dtype=object)
-    folded = distinct.str.casefold()
-    clash = distinct[folded.duplicated(keep=False)]
-    if clash.empty:
-        return
-    first = folded[clash.index[0]]
-    variants = [v for v in clash if v.casefold() == first][:2]
-    rows = [int(np.flatnonzero(ids.to_numpy() == v)[0]) for v in variants]
-    raise DataValidationError(
-        source=source,
-        problems=[Problem(column="user_id", row=r, line=file_line(df, r)) for r in rows],
-        n_problems=len(clash),
-        summary="two user ids differ only by upper/lower case (same user or two?)",
-        hint="write each user's id the same way on every row",
     )
 
 
