@@ -191,6 +191,13 @@ def hide_feature_hints(driver, url: str, timeout: float) -> None:
     )
 
 
+def _shows(driver, pipeline: str) -> bool:
+    """True once the pipeline selector names ``pipeline`` (a loaded page may still show the last one)."""
+    found = driver.find_elements(By.CSS_SELECTOR, PIPELINE_SELECTOR)
+    text = found[0].text.strip().lower().replace(" ", "_") if found else ""
+    return not text or pipeline.strip("_").lower() in text
+
+
 def wait_for_pipeline(
     driver, url: str, pipeline: str, timeout: float, check_selected: bool = True
 ) -> dict:
@@ -199,6 +206,7 @@ def wait_for_pipeline(
     try:
         WebDriverWait(driver, timeout, poll_frequency=0.2).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, "g.pipeline-node")
+            and (not check_selected or _shows(d, pipeline))
         )
     except TimeoutException as exc:
         raise CheckError(
