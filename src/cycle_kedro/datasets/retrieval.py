@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 from pathlib import Path, PurePosixPath
@@ -20,16 +19,9 @@ import numpy as np
 import pandas as pd
 from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
 
+from cycle_kedro.datasets.pretrained import package_dir
+
 logger = logging.getLogger(__name__)
-
-
-def _package_dir(name: str) -> Path:
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise DatasetError(
-            f"package {name!r} is not installed (pip install --no-deps {name.replace('_', '-')})"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 class TextEncoderDataset(AbstractDataset):
@@ -53,7 +45,7 @@ class TextEncoderDataset(AbstractDataset):
             return Path(self._path)
         if not self._package:
             raise DatasetError("TextEncoderDataset needs `path` or `package`")
-        return _package_dir(self._package) / self._subdir
+        return package_dir(self._package) / self._subdir
 
     def load(self) -> Any:
         from transformers import AutoModel, AutoTokenizer  # noqa: PLC0415
