@@ -85,15 +85,17 @@ def population_mean(train: pd.DataFrame) -> float:
     return float(y.mean()) if len(y) else float("nan")
 
 
-def estimate_shrinkage_k(train: pd.DataFrame, min_k: float = 0.1, max_k: float = 100.0) -> float:
+def estimate_shrinkage_k(
+    train: pd.DataFrame, min_k: float = 0.1, max_k: float = 100.0, value: str = Y
+) -> float:
     """Estimate the shrinkage strength ``k = sigma²_within / tau²_between`` from a training table.
 
     Method of moments on one-way random effects: ``sigma²`` is the pooled within-woman
     variance, ``tau² = var(woman means) - mean(sigma²/n_i)``. The result is clipped to
     ``[min_k, max_k]`` (``max_k`` when ``tau²`` is not positive, i.e. no between-woman signal).
     """
-    df = train[[ID, Y]].dropna()
-    g = df.groupby(ID, sort=False)[Y]
+    df = train[[ID, value]].dropna()
+    g = df.groupby(ID, sort=False)[value]
     n = g.size()
     var = g.var(ddof=1)
     multi = n > 1

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .baselines import estimate_shrinkage_k
 from .contracts import NEXT_CYCLE_CURRENT_COLUMNS
 from .robust import ROBUST_MODELS, fit_robust_state, prefix_table, robust_forecast
 
@@ -312,11 +313,9 @@ def _luteal_candidates(train: pd.DataFrame, test: pd.DataFrame, options) -> pd.D
 
 def _fit_luteal(train: pd.DataFrame, options: dict[str, Any]) -> dict[str, Any]:
     lut = train.dropna(subset=[LUTEAL])
-    from .robust import _moment_k  # noqa: PLC0415
-
     return {
         "mean": float(lut[LUTEAL].mean()),
-        "shrinkage_k": _moment_k(lut, LUTEAL),
+        "shrinkage_k": estimate_shrinkage_k(lut, value=LUTEAL),
         "robust": fit_robust_state(lut, options["robust"], value=LUTEAL),
     }
 

@@ -32,6 +32,8 @@ import pandas as pd
 
 from cycle_kedro.pseudonyms import content_order
 
+from .baselines import estimate_shrinkage_k
+
 __all__ = [
     "ROBUST_MODELS",
     "expanding_robust_forecasts",
@@ -169,20 +171,6 @@ def winsorise(values, bounds: tuple[float, float]) -> np.ndarray:
     return np.clip(np.asarray(values, dtype=float), bounds[0], bounds[1])
 
 
-def _moment_k(df: pd.DataFrame, value: str, min_k: float = 0.1, max_k: float = 100.0) -> float:
-    """``k = sigma²_within / tau²_between`` by one-way random-effects moments (as ordinary shrinkage)."""
-    g = df.groupby(ID, sort=False)[value]
-    n, var = g.size(), g.var(ddof=1)
-    multi = n > 1
-    if multi.sum() == 0:
-        return float(max_k)
-    sigma2 = float(((n[multi] - 1) * var[multi]).sum() / (n[multi] - 1).sum())
-    tau2 = float(g.mean().var(ddof=1) - (sigma2 / n).mean()) if len(n) > 1 else 0.0
-    if not np.isfinite(tau2) or tau2 <= 0:
-        return float(max_k)
-    return float(np.clip(sigma2 / tau2, min_k, max_k))
-
-
 def fit_robust_state(
     train: pd.DataFrame, options: dict[str, Any], value: str = "cycle_length"
 ) -> dict[str, Any]:
@@ -202,7 +190,7 @@ def fit_robust_state(
         "median": float(df[value].median()),
         "winsor_bounds": list(bounds),
         "winsor_mean": float(wins[value].mean()),
-        "k": _moment_k(wins, value),
+        "k": estimate_shrinkage_k(wins, value=value),
         "huber": fit_robust_population(df, value, loss="huber", tuning=float(options["huber_c"])),
         "t": fit_robust_population(df, value, loss="t", tuning=float(options["t_df"])),
     }
