@@ -236,7 +236,7 @@ def _resources(catalog: Any, systems: set[str]) -> dict[str, Any]:
         from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
 
         res["adapter"] = catalog.load("llm_lora_adapter")
-        res["lora"] = attach_adapter(res["base"], res["adapter"])
+        res["lora"] = attach_adapter(res["base"], res["adapter"], merge=True)
     if {"base_rag", "lora_rag", "retrieval"} & systems:
         res["index"] = catalog.load("llm_retrieval_index")
         res["encoder"] = catalog.load("llm_text_encoder")

@@ -126,13 +126,15 @@ class LoraAdapter:
 
 
 def attach_adapter(
-    base: PreTrainedModel, adapter: LoraAdapter, *, inplace: bool = False
-) -> PeftModel:
+    base: PreTrainedModel, adapter: LoraAdapter, *, inplace: bool = False, merge: bool = False
+) -> PeftModel | PreTrainedModel:
     """A copy of ``base`` with the adapter's LoRA layers and weights (eval mode).
 
     ``base`` itself is left unchanged (peft injects its layers into the model it wraps, so the
     wrap is done on a deep copy), so base and adapted models can be used in one process;
     ``inplace=True`` skips the copy (saves memory when ``base`` is not used again).
+    ``merge=True`` folds the LoRA weights into the copy's layers (peft ``merge_and_unload``): the
+    same function as a plain model, which answers as fast as the base model (for inference).
     """
     import copy  # noqa: PLC0415
 
@@ -144,7 +146,7 @@ def attach_adapter(
         raise DatasetError(
             f"adapter weights do not fit the base model: {result.unexpected_keys[:3]}"
         )
-    return model.eval()
+    return model.merge_and_unload().eval() if merge else model.eval()
 
 
 class PeftAdapterDataset(AbstractVersionedDataset[Any, LoraAdapter]):

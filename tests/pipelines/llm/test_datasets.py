@@ -80,6 +80,11 @@ def test_base_model_unchanged_after_the_adapter_is_loaded(tiny_model, random_ada
     assert all(torch.equal(v, before_state[k]) for k, v in tiny_model.state_dict().items())
     assert torch.equal(tiny_model(input_ids=ids).logits, before)
     assert not torch.allclose(adapted(input_ids=ids).logits, before)
+    # merged (for inference): a plain model computing the adapted function; the base is untouched
+    merged = attach_adapter(tiny_model, adapter, merge=True)
+    assert not any("lora" in name for name, _ in merged.named_modules())
+    assert torch.allclose(merged(input_ids=ids).logits, adapted(input_ids=ids).logits, atol=1e-5)
+    assert torch.equal(tiny_model(input_ids=ids).logits, before)
     # in place (opt-in) wraps the base itself
     attach_adapter(tiny_model, adapter, inplace=True)
     assert any("lora" in name for name, _ in tiny_model.named_modules())

@@ -130,6 +130,15 @@ def test_bleu_hand_computed():
     assert math.isnan(M.bleu([], []))
 
 
+def test_bleu_from_summed_statistics_is_the_subsets_corpus_bleu():
+    preds = ["the cat sat on the mat", "a dog barked at night", "periods stop at menopause", "x"]
+    refs = ["the cat is on the mat", "the dog barked", "menstrual periods stop at menopause", "y z"]
+    stats = M.bleu_statistics(preds, refs)
+    for subset in ([0, 1, 2, 3], [0, 2], [1, 1, 2], [2]):
+        expected = M.bleu([preds[i] for i in subset], [refs[i] for i in subset])
+        assert M.bleu_from_statistics(stats[subset].sum(0)) == pytest.approx(expected)
+
+
 def test_rouge_l_hand_computed():
     # LCS 5; precision 5/5, recall 5/6 -> F = 2*(5/6)/(1+5/6) = 10/11
     assert M.rouge_l(["the cat on the mat"], ["the cat sat on the mat"]) == pytest.approx(
@@ -178,6 +187,33 @@ def test_chat_pair_and_answer_masking(tiny_tokenizer):
         tiny_tokenizer, prompt, completion, max_length=n_prompt + 2, min_answer=2
     )
     assert len(short_ids) == n_prompt + 2 and sum(x != -100 for x in short_labels) == 2
+
+
+@pytest.mark.parametrize("with_adapter", [False, True])
+def test_one_prompt_pass_scores_and_decodes_like_two(tiny_model, tiny_tokenizer, random_adapter, with_adapter):
+    """The shared pass gives the NLL of a plain teacher-forced pass and plain greedy decoding."""
+    from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
+
+    model = attach_adapter(tiny_model, random_adapter) if with_adapter else tiny_model
+    questions = ["what is menopause", "what causes endometriosis in my cycle", "what is pcos"]
+    answers = ["menopause periods stop", "endometriosis", "the model predicts my next period"]
+    pairs = [T.chat_pair(tiny_tokenizer, "you are a careful", q, a) for q, a in zip(questions, answers, strict=True)]
+    prompts, refs = [p for p, _ in pairs], [c for _, c in pairs]
+    got, scores = T.score_and_generate(
+        model, tiny_tokenizer, prompts, refs, max_new_tokens=6, batch_size=2, device="cpu", max_length=256
+    )
+    expected = T.generate(
+        model, tiny_tokenizer, prompts, max_new_tokens=6, batch_size=1, device="cpu", max_prompt_tokens=256
+    )
+    assert got == expected and any(expected)
+    for i, (p, c) in enumerate(pairs):
+        ids, labels = T.encode_pair(tiny_tokenizer, p, c, max_length=256)
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([ids])).logits
+        nll, n = T.token_nll(logits, torch.tensor([labels]))
+        assert scores.loc[i, "n_tokens"] == int(n[0]) == len(tiny_tokenizer(c, add_special_tokens=False)["input_ids"])
+        assert scores.loc[i, "nll"] == pytest.approx(float(nll[0]), rel=1e-4)
+    assert scores["ref_tokens_cut"].sum() == 0
 
 
 @pytest.mark.slow

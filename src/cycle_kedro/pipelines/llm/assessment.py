@@ -57,7 +57,7 @@ def answer_lora(  # noqa: PLR0917 (a node: inputs are positional)
     """Raw answers and reference NLL of base + LoRA adapter, without and with retrieved passages."""
     from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
 
-    model = attach_adapter(base_model, adapter)
+    model = attach_adapter(base_model, adapter, merge=True)
     return pd.concat(
         [E.answer_with_model(model, tokenizer, contexts, name, rag, options=options, prompt=prompt)
          for name, rag in (("lora", False), ("lora_rag", True))],

@@ -160,40 +160,6 @@ def system_prompts(
     return [p for p, _ in pairs], [c for _, c in pairs]
 
 
-def _score_reference(
-    model: Any,
-    tokenizer: Any,
-    prompts: list[str],
-    completions: list[str],
-    *,
-    options: dict[str, Any],
-    device: str,
-) -> pd.DataFrame:
-    """Reference-token NLL given each prompt; the reference is never cut (cuts are counted)."""
-    examples, cut_prompt, cut_ref, n_ref = [], [], [], []
-    for p, c in zip(prompts, completions, strict=True):
-        p_ids = tokenizer(p, add_special_tokens=False)["input_ids"]
-        c_ids = tokenizer(c, add_special_tokens=False)["input_ids"]
-        keep_c = c_ids[: options["max_length"] - 1]
-        keep_p = p_ids[-max(options["max_length"] - len(keep_c), 1) :]
-        examples.append((keep_p + keep_c, [T.IGNORE] * len(keep_p) + keep_c))
-        cut_prompt.append(len(p_ids) - len(keep_p))
-        cut_ref.append(len(c_ids) - len(keep_c))
-        n_ref.append(len(c_ids))
-    nll, count = T.score_answers(
-        model, examples, pad=T.pad_id(tokenizer), batch_size=options["batch_size"], device=device
-    )
-    return pd.DataFrame(
-        {
-            "nll": nll,
-            "n_tokens": count,
-            "ref_tokens": n_ref,
-            "ref_tokens_cut": cut_ref,
-            "prompt_tokens_cut": cut_prompt,
-        }
-    )
-
-
 def answer_with_model(
     model: Any,
     tokenizer: Any,
@@ -207,15 +173,13 @@ def answer_with_model(
     """Raw greedy answers and reference NLL of one system on every question (progress bar)."""
     device = T.resolve_device(options["device"])
     prompts, completions = system_prompts(contexts, tokenizer, prompt, use_retrieval)
-    has_ref = contexts["reference"].str.len() > 0
-    scored = _score_reference(
-        model, tokenizer, prompts, completions, options=options, device=device
-    )
-    scored.loc[~has_ref.to_numpy(), ["nll", "n_tokens"]] = [np.nan, 0]
-    answers = T.generate(
-        model, tokenizer, prompts, max_new_tokens=options["max_new_tokens"], batch_size=options["batch_size"],
-        device=device, max_prompt_tokens=options["max_length"], progress=f"generate {system}",
+    answers, scored = T.score_and_generate(
+        model, tokenizer, prompts, completions, max_new_tokens=options["max_new_tokens"],
+        batch_size=options["batch_size"], device=device, max_length=options["max_length"],
+        progress=f"answer {system}",
     )  # fmt: skip
+    has_ref = contexts["reference"].str.len() > 0
+    scored.loc[~has_ref.to_numpy(), ["nll", "n_tokens"]] = [np.nan, 0]
     logger.info("%s: %d answers", system, len(answers))
     return scored.assign(
         question_id=contexts["question_id"].to_numpy(), system=system, raw_answer=answers,
@@ -336,17 +300,6 @@ def summarise(scores: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _stat(part: pd.DataFrame, metric: str, idx: np.ndarray) -> float:
-    p = part.iloc[idx]
-    if metric == "perplexity":
-        if p["nll"].isna().all():
-            return np.nan
-        return T.perplexity(float(p["nll"].sum()), int(p["n_tokens"].sum()))
-    if metric == "bleu":
-        return M.bleu(p["answer"].tolist(), p["reference"].tolist())
-    return float(np.nanmean(_values(p, metric))) if len(p) else np.nan
-
-
 def _values(part: pd.DataFrame, metric: str) -> np.ndarray:
     column = {"flagged_rate": "flagged", "abstention_rate": "abstained"}.get(metric, metric)
     return part[column].astype(float).to_numpy()
@@ -357,10 +310,9 @@ def _paired_ci(
 ) -> tuple[float, float, float]:
     """Point difference (relative for perplexity) and its percentile 95% CI over ``draws``.
 
-    Means and pooled perplexities are resampled with array sums (the same question draws for both
-    systems); corpus BLEU is recomputed on a fifth of the draws (at least 50).
+    Means, pooled perplexities and corpus BLEU (from per-answer n-gram statistics) are resampled
+    with array sums, the same question draws for both systems.
     """
-    every = np.arange(len(part))
     if metric == "perplexity":
         if part["nll"].isna().all() or base["nll"].isna().all():
             return np.nan, np.nan, np.nan
@@ -371,9 +323,12 @@ def _paired_ci(
             np.exp(na[draws].sum(1) / ta[draws].sum(1) - nb[draws].sum(1) / tb[draws].sum(1)) - 1
         )
     elif metric == "bleu":
-        point = _stat(part, metric, every) - _stat(base, metric, every)
-        sub = draws[: max(len(draws) // 5, 50)]
-        boots = np.array([_stat(part, metric, d) - _stat(base, metric, d) for d in sub])
+        sa, sb = (M.bleu_statistics(p["answer"].tolist(), p["reference"].tolist()) for p in (part, base))
+        point = M.bleu_from_statistics(sa.sum(0)) - M.bleu_from_statistics(sb.sum(0))
+        boots = np.array([
+            M.bleu_from_statistics(a) - M.bleu_from_statistics(b)
+            for a, b in zip(sa[draws].sum(1), sb[draws].sum(1), strict=True)
+        ])  # fmt: skip
     else:
         diff = _values(part, metric) - _values(base, metric)
         point = float(np.nanmean(diff)) if np.isfinite(diff).any() else np.nan
@@ -412,7 +367,7 @@ def run_systems(
     if {"lora", "lora_rag"} & set(systems):
         from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
 
-        models["lora"] = attach_adapter(base_model, adapter)
+        models["lora"] = attach_adapter(base_model, adapter, merge=True)
     for system in systems:
         if system == "retrieval":
             parts.append(answer_with_retrieval(contexts))

@@ -41,6 +41,25 @@ def bleu(predictions: list[str], references: list[str]) -> float:
     return float(sacrebleu.corpus_bleu(predictions, [references]).score)
 
 
+def bleu_statistics(predictions: list[str], references: list[str]) -> np.ndarray:
+    """Per-pair sufficient statistics of :func:`bleu` (lengths, n-gram matches and totals).
+
+    The sum of the rows of any subset, given to :func:`bleu_from_statistics`, is that subset's
+    corpus BLEU: a bootstrap resamples rows instead of re-tokenising.
+    """
+    from sacrebleu.metrics import BLEU  # noqa: PLC0415
+
+    stats = BLEU()._extract_corpus_statistics(predictions, [references])  # noqa: SLF001
+    return np.asarray(stats, dtype=np.int64).reshape(len(predictions), -1)
+
+
+def bleu_from_statistics(total: np.ndarray) -> float:
+    """Corpus BLEU (0-100) from summed :func:`bleu_statistics` rows."""
+    from sacrebleu.metrics import BLEU  # noqa: PLC0415
+
+    return float(BLEU()._compute_score_from_stats([int(v) for v in total]).score)  # noqa: SLF001
+
+
 def rouge_l_scores(predictions: list[str], references: list[str]) -> list[float]:
     """ROUGE-L F-measure of each pair (no stemming), 0-100."""
     from rouge_score import rouge_scorer  # noqa: PLC0415

@@ -144,7 +144,11 @@ def train_loop(
     seed: int,
     device: str,
 ) -> list[float]:
-    """Plain AdamW loop over shuffled mini-batches; returns the loss of every step."""
+    """Plain AdamW loop over mini-batches of similar length in a seeded random order.
+
+    Batches are cut from the examples sorted by length (less padding: the cost of a batch is its
+    longest example), and their order is shuffled every epoch. Returns the loss of every step.
+    """
     import torch  # noqa: PLC0415
     from tqdm.auto import tqdm  # noqa: PLC0415
 
@@ -153,12 +157,12 @@ def train_loop(
     order = torch.Generator().manual_seed(seed)
     model.to(device).train()
     losses: list[float] = []
-    steps_per_epoch = -(-len(examples) // batch_size)
-    bar = tqdm(total=epochs * steps_per_epoch, desc="LoRA training", unit="step", leave=False)
+    by_length = sorted(range(len(examples)), key=lambda i: (len(examples[i][0]), i))
+    batches = [by_length[s : s + batch_size] for s in range(0, len(by_length), batch_size)]
+    bar = tqdm(total=epochs * len(batches), desc="LoRA training", unit="step", leave=False)
     for epoch in range(epochs):
-        perm = torch.randperm(len(examples), generator=order).tolist()
-        for start in range(0, len(perm), batch_size):
-            batch = pad_batch([examples[i] for i in perm[start : start + batch_size]], pad)
+        for b in torch.randperm(len(batches), generator=order).tolist():
+            batch = pad_batch([examples[i] for i in batches[b]], pad)
             batch = {k: v.to(device) for k, v in batch.items()}
             loss = model(**batch).loss
             loss.backward()
@@ -173,30 +177,79 @@ def train_loop(
     return losses
 
 
-def score_answers(
+def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
     model: Any,
-    examples: list[tuple[list[int], list[int]]],
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[str],
+    references: list[str],
     *,
-    pad: int,
+    max_new_tokens: int,
     batch_size: int,
     device: str,
-) -> tuple[list[float], list[int]]:
-    """Summed answer-token NLL and token count for each example (teacher forcing)."""
+    max_length: int,
+    progress: str | None = None,
+) -> tuple[list[str], pd.DataFrame]:
+    """Greedy answers and the reference-token NLL given each prompt, from one prompt pass.
+
+    Each batch (sorted by length: less padding) is one forward pass over left-padded prompt +
+    right-padded reference: its logits score the reference (teacher forcing; only the reference
+    positions' logits are computed) and its key/value cache, cut back to the prompt, is where
+    greedy decoding starts, so no prompt is encoded twice. No reference token is cut unless the
+    reference alone exceeds ``max_length``; the prompt is cut from the left to fit (both cuts are
+    counted, and decoding sees the same cut prompt). Returns the answers and a frame with ``nll``,
+    ``n_tokens``, ``ref_tokens``, ``ref_tokens_cut``, ``prompt_tokens_cut`` in the input order.
+    """
+    import pandas as pd  # noqa: PLC0415
     import torch  # noqa: PLC0415
+    from tqdm.auto import tqdm  # noqa: PLC0415
 
     model.to(device).eval()
-    nll, count = [], []
-    with torch.no_grad():
-        for start in range(0, len(examples), batch_size):
-            batch = pad_batch(examples[start : start + batch_size], pad)
-            batch = {k: v.to(device) for k, v in batch.items()}
-            logits = model(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-            ).logits
-            s, n = token_nll(logits, batch["labels"])
-            nll += s.tolist()
-            count += n.tolist()
-    return nll, count
+    pad, stop = pad_id(tokenizer), _stop_ids(model, tokenizer)
+    rows = []
+    for p, c in zip(prompts, references, strict=True):
+        p_ids = tokenizer(p, add_special_tokens=False)["input_ids"]
+        c_ids = tokenizer(c, add_special_tokens=False)["input_ids"]
+        keep_c = c_ids[: max_length - 1]
+        keep_p = p_ids[-max(max_length - len(keep_c), 1) :]
+        rows.append((keep_p, keep_c, len(p_ids) - len(keep_p), len(c_ids) - len(keep_c), len(c_ids)))
+    order = sorted(range(len(rows)), key=lambda i: (len(rows[i][0]) + len(rows[i][1]), i))
+    answers, nll, count = [""] * len(rows), [0.0] * len(rows), [0] * len(rows)
+    starts = range(0, len(order), batch_size)
+    for start in tqdm(starts, desc=progress, unit="batch", disable=progress is None, leave=False):
+        idx = order[start : start + batch_size]
+        width = max(len(rows[i][0]) for i in idx)
+        ref_width = max(len(rows[i][1]) for i in idx)
+        ids, mask, labels = [], [], []
+        for i in idx:
+            p_ids, c_ids = rows[i][0], rows[i][1]
+            left, right = width - len(p_ids), ref_width - len(c_ids)
+            ids.append([pad] * left + p_ids + c_ids + [pad] * right)
+            mask.append([0] * left + [1] * (len(p_ids) + len(c_ids)) + [0] * right)
+            labels.append(c_ids + [IGNORE] * right)
+        ids_t = torch.tensor(ids, device=device)
+        mask_t = torch.tensor(mask, device=device)
+        positions = (mask_t.cumsum(-1) - 1).clamp(min=0)
+        with torch.no_grad():
+            out = model(
+                input_ids=ids_t, attention_mask=mask_t, position_ids=positions, use_cache=True,
+                logits_to_keep=ref_width + 1,
+            )  # fmt: skip
+            # logits at positions width-1 … width+ref_width-1 predict the reference tokens
+            s, n = token_nll(out.logits, torch.tensor([[IGNORE, *lab] for lab in labels], device=device))
+            cache = out.cache
+            cache.crop(-(ref_width + 1))  # keep the prompt minus its last token (decoding feeds it)
+            generated = model.generate(
+                input_ids=ids_t[:, :width], attention_mask=mask_t[:, :width], cache=cache,
+                max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad, eos_token_id=stop,
+            )  # fmt: skip
+        for j, i in enumerate(idx):
+            nll[i], count[i] = float(s[j]), int(n[j])
+            answers[i] = tokenizer.decode(generated[j, width:].tolist(), skip_special_tokens=True).strip()
+    scores = pd.DataFrame({
+        "nll": nll, "n_tokens": count, "ref_tokens": [r[4] for r in rows],
+        "ref_tokens_cut": [r[3] for r in rows], "prompt_tokens_cut": [r[2] for r in rows],
+    })  # fmt: skip
+    return answers, scores
 
 
 def generate(
