@@ -6,8 +6,8 @@ setting runs the real pipeline (conf/base, the project's data) in-process throug
 (but not the ~10 s of ``kedro`` start-up). Every run writes new versions to data/06_models and
 data/08_reporting and a new MLflow run.
 
-    .venv/bin/python benchmarks/llm.py                 # 1 torch thread (runtime.yml's default)
-    .venv/bin/python benchmarks/llm.py --threads 1 2   # compare; on a shared box 2 can be ~10x slower
+    .venv/bin/python benchmarks/llm.py                 # runtime.yml's torch threads (2)
+    .venv/bin/python benchmarks/llm.py --threads 1 2   # compare; on a box shared with other jobs 2 can be far slower
 
 Columns: one row per node (seconds) plus ``total``; then the held-out perplexity, ROUGE-L and
 BERTScore F1 of each system of the run (real questions).
@@ -40,7 +40,7 @@ class _NodeTimer:
         self.seconds[node.name] = time.perf_counter() - self._start.pop(node.name)
 
 
-def _run(threads: int) -> tuple[dict[str, float], float, dict]:
+def _run(threads: int | None) -> tuple[dict[str, float], float, dict]:
     timer = _NodeTimer()
 
     class Hook:
@@ -56,7 +56,8 @@ def _run(threads: int) -> tuple[dict[str, float], float, dict]:
         def before_pipeline_run(self):
             import torch  # noqa: PLC0415
 
-            torch.set_num_threads(threads)
+            if threads is not None:
+                torch.set_num_threads(threads)
 
     bootstrap_project(ROOT)
     start = time.perf_counter()
@@ -78,7 +79,7 @@ def _run(threads: int) -> tuple[dict[str, float], float, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, nargs="+", default=[1])
+    parser.add_argument("--threads", type=int, nargs="+", default=[None])
     args = parser.parse_args()
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
     rows = {}
@@ -86,7 +87,8 @@ def main() -> None:
         seconds, total, ppl = _run(threads)
         rows[threads] = {**seconds, "total": total, **ppl}
     names = list(next(iter(rows.values())))
-    out = [f"{'step':<28}" + "".join(f"{f'threads={t}':>14}" for t in rows)]
+    label = {t: f"threads={t if t is not None else 'conf'}" for t in rows}
+    out = [f"{'step':<28}" + "".join(f"{label[t]:>14}" for t in rows)]
     out += [
         f"{n:<28}" + "".join(f"{rows[t].get(n, float('nan')):>14.1f}" for t in rows) for n in names
     ]

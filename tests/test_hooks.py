@@ -20,7 +20,7 @@ def test_runtime_config_is_read_and_applied(monkeypatch):
     with KedroSession.create(project_path=PROJECT) as session:
         context = session.load_context()
         runtime = context.config_loader["runtime"]
-    assert runtime["torch_num_threads"] == 1
+    assert runtime["torch_num_threads"] == 2
     assert runtime["dask"] is None
     assert os.environ["TRANSFORMERS_OFFLINE"] == "1"
     import matplotlib  # noqa: PLC0415
@@ -34,7 +34,7 @@ def test_dask_env_configures_a_client():
         runtime = session.load_context().config_loader["runtime"]
     assert runtime["dask"]["n_workers"] == 2
     assert runtime["dask"]["scheduler_address"] is None  # unset DASK_SCHEDULER_ADDRESS: a LocalCluster
-    assert runtime["torch_num_threads"] == 1  # soft merge keeps base keys
+    assert runtime["torch_num_threads"] == 2  # soft merge keeps base keys
 
 
 def test_hook_sets_torch_threads_and_closes_the_dask_client():

@@ -214,6 +214,13 @@ def test_one_prompt_pass_scores_and_decodes_like_two(tiny_model, tiny_tokenizer,
         assert scores.loc[i, "n_tokens"] == int(n[0]) == len(tiny_tokenizer(c, add_special_tokens=False)["input_ids"])
         assert scores.loc[i, "nll"] == pytest.approx(float(nll[0]), rel=1e-4)
     assert scores["ref_tokens_cut"].sum() == 0
+    # a pair given twice (a question two systems share) is computed once and returned twice
+    again, again_scores = T.score_and_generate(
+        model, tiny_tokenizer, [*prompts, prompts[0]], [*refs, refs[0]], max_new_tokens=6,
+        batch_size=2, device="cpu", max_length=256,
+    )  # fmt: skip
+    assert again == [*got, got[0]]
+    assert again_scores["nll"].tolist() == pytest.approx([*scores["nll"], scores.loc[0, "nll"]], rel=1e-4)
 
 
 @pytest.mark.slow

@@ -39,11 +39,8 @@ def answer_base(
     prompt: dict[str, Any],
 ) -> pd.DataFrame:
     """Raw answers and reference NLL of the base model, without and with retrieved passages."""
-    return pd.concat(
-        [E.answer_with_model(base_model, tokenizer, contexts, name, rag, options=options, prompt=prompt)
-         for name, rag in (("base", False), ("base_rag", True))],
-        ignore_index=True,
-    )  # fmt: skip
+    systems = {"base": False, "base_rag": True}
+    return E.answer_with_model(base_model, tokenizer, contexts, systems, options=options, prompt=prompt)
 
 
 def answer_lora(  # noqa: PLR0917 (a node: inputs are positional)
@@ -58,11 +55,8 @@ def answer_lora(  # noqa: PLR0917 (a node: inputs are positional)
     from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
 
     model = attach_adapter(base_model, adapter, merge=True)
-    return pd.concat(
-        [E.answer_with_model(model, tokenizer, contexts, name, rag, options=options, prompt=prompt)
-         for name, rag in (("lora", False), ("lora_rag", True))],
-        ignore_index=True,
-    )  # fmt: skip
+    systems = {"lora": False, "lora_rag": True}
+    return E.answer_with_model(model, tokenizer, contexts, systems, options=options, prompt=prompt)
 
 
 def answer_retrieval_only(contexts: pd.DataFrame) -> pd.DataFrame:

@@ -164,26 +164,35 @@ def answer_with_model(
     model: Any,
     tokenizer: Any,
     contexts: pd.DataFrame,
-    system: str,
-    use_retrieval: bool,
+    systems: dict[str, bool],
     *,
     options: dict[str, Any],
     prompt: dict[str, Any],
 ) -> pd.DataFrame:
-    """Raw greedy answers and reference NLL of one system on every question (progress bar)."""
+    """Raw greedy answers and reference NLL of one model's systems on every question.
+
+    ``systems`` maps a system name to whether it shows the retrieved passages. All prompts go
+    through one :func:`modeling.score_and_generate` call (a progress bar), so a prompt two systems
+    share (a question without passages) is answered once.
+    """
     device = T.resolve_device(options["device"])
-    prompts, completions = system_prompts(contexts, tokenizer, prompt, use_retrieval)
+    prompts, completions = [], []
+    for use_retrieval in systems.values():
+        p, c = system_prompts(contexts, tokenizer, prompt, use_retrieval)
+        prompts += p
+        completions += c
     answers, scored = T.score_and_generate(
         model, tokenizer, prompts, completions, max_new_tokens=options["max_new_tokens"],
         batch_size=options["batch_size"], device=device, max_length=options["max_length"],
-        progress=f"answer {system}",
+        progress=f"answer {'/'.join(systems)}",
     )  # fmt: skip
-    has_ref = contexts["reference"].str.len() > 0
-    scored.loc[~has_ref.to_numpy(), ["nll", "n_tokens"]] = [np.nan, 0]
-    logger.info("%s: %d answers", system, len(answers))
+    has_ref = np.tile(contexts["reference"].str.len().to_numpy() > 0, len(systems))
+    scored.loc[~has_ref, ["nll", "n_tokens"]] = [np.nan, 0]
+    logger.info("%s: %d answers each", ", ".join(systems), len(contexts))
     return scored.assign(
-        question_id=contexts["question_id"].to_numpy(), system=system, raw_answer=answers,
-        used_retrieval=use_retrieval,
+        question_id=np.tile(contexts["question_id"].to_numpy(), len(systems)),
+        system=np.repeat(list(systems), len(contexts)), raw_answer=answers,
+        used_retrieval=np.repeat(list(systems.values()), len(contexts)),
     )  # fmt: skip
 
 
@@ -368,23 +377,15 @@ def run_systems(
         from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
 
         models["lora"] = attach_adapter(base_model, adapter, merge=True)
-    for system in systems:
-        if system == "retrieval":
-            parts.append(answer_with_retrieval(contexts))
-        else:
-            model = models["lora" if system.startswith("lora") else "base"]
-            parts.append(
-                answer_with_model(
-                    model,
-                    tokenizer,
-                    contexts,
-                    system,
-                    system.endswith("_rag"),
-                    options=gen,
-                    prompt=prompt,
-                )
-            )
+    for name, model in models.items():
+        chosen = {s: s.endswith("_rag") for s in systems if s.split("_")[0] == name}
+        if chosen:
+            parts.append(answer_with_model(model, tokenizer, contexts, chosen, options=gen, prompt=prompt))
+    if "retrieval" in systems:
+        parts.append(answer_with_retrieval(contexts))
     answers = pd.concat(parts, ignore_index=True)
+    rank = answers["system"].map({s: i for i, s in enumerate(systems)})
+    answers = answers.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
     safe = apply_safety(answers, contexts, ev["safety"], prompt, ev["cite_min_overlap"])
     scores = score_rows(safe, contexts, bertscore, ev)
     has_ref = scores["reference"].str.len() > 0

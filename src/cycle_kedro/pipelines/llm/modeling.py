@@ -196,9 +196,21 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
     positions' logits are computed) and its key/value cache, cut back to the prompt, is where
     greedy decoding starts, so no prompt is encoded twice. No reference token is cut unless the
     reference alone exceeds ``max_length``; the prompt is cut from the left to fit (both cuts are
-    counted, and decoding sees the same cut prompt). Returns the answers and a frame with ``nll``,
-    ``n_tokens``, ``ref_tokens``, ``ref_tokens_cut``, ``prompt_tokens_cut`` in the input order.
+    counted, and decoding sees the same cut prompt). A (prompt, reference) pair given more than
+    once is computed once. Returns the answers and a frame with ``nll``, ``n_tokens``,
+    ``ref_tokens``, ``ref_tokens_cut``, ``prompt_tokens_cut`` in the input order.
     """
+    pairs = list(zip(prompts, references, strict=True))
+    unique = list(dict.fromkeys(pairs))
+    if len(unique) < len(pairs):
+        answers, scores = score_and_generate(
+            model, tokenizer, [p for p, _ in unique], [c for _, c in unique],
+            max_new_tokens=max_new_tokens, batch_size=batch_size, device=device,
+            max_length=max_length, progress=progress,
+        )  # fmt: skip
+        position = {pair: i for i, pair in enumerate(unique)}
+        at = [position[pair] for pair in pairs]
+        return [answers[i] for i in at], scores.iloc[at].reset_index(drop=True)
     import pandas as pd  # noqa: PLC0415
     import torch  # noqa: PLC0415
     from tqdm.auto import tqdm  # noqa: PLC0415
