@@ -1,5 +1,6 @@
 """Shared fixtures: the project root, the project's own parameter files, small per-cycle tables."""
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -45,6 +46,29 @@ def copy_project(dest: Path, key: str | None = TEST_KEY) -> Path:
     shutil.copy(PROJECT_ROOT / "pyproject.toml", dest / "pyproject.toml")
     (dest / "src").mkdir()
     return dest
+
+
+@contextlib.contextmanager
+def in_project_copy(dest: Path):
+    """A :func:`copy_project` at ``dest``, bootstrapped and made the working directory.
+
+    Checks that no MLflow run is active on entry; on exit restores the working directory and
+    MLflow's tracking URI (the copy's sessions point it at the copy's ``mlflow.db``).
+    """
+    import mlflow  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    project = copy_project(dest)
+    previous_uri = mlflow.get_tracking_uri()
+    mp = pytest.MonkeyPatch()
+    mp.chdir(project)
+    try:
+        assert mlflow.active_run() is None, "an earlier test left an MLflow run active"
+        bootstrap_project(project)
+        yield project
+    finally:
+        mlflow.set_tracking_uri(previous_uri)
+        mp.undo()
 
 
 def make_cycles(

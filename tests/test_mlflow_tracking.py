@@ -12,12 +12,11 @@ import pandas as pd
 import pytest
 import yaml
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
 
 from cycle_kedro.pseudonyms import PseudonymKey
 
-from .conftest import PROJECT_ROOT, TEST_KEY, copy_project
+from .conftest import PROJECT_ROOT, TEST_KEY, in_project_copy
 
 RUNTIME_PARAMS = {
     "statistics": {"synthetic": {"inference": {"n_boot": 200}}}
@@ -43,13 +42,7 @@ def _artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) 
 @pytest.fixture(scope="module")
 def tracked_project(tmp_path_factory):
     """A project copy after ``kedro run --pipeline=ingestion`` then ``--pipeline=statistics``."""
-    project = copy_project(tmp_path_factory.mktemp("tracked") / "project")
-    previous_uri = mlflow.get_tracking_uri()
-    mp = pytest.MonkeyPatch()
-    mp.chdir(project)
-    try:
-        assert mlflow.active_run() is None, "an earlier test left an MLflow run active"
-        bootstrap_project(project)
+    with in_project_copy(tmp_path_factory.mktemp("tracked") / "project") as project:
         for name in ("ingestion", "statistics"):
             with KedroSession.create(
                 project_path=project, runtime_params=RUNTIME_PARAMS
@@ -58,9 +51,6 @@ def tracked_project(tmp_path_factory):
             # tracking.run.nested is off, so each session closes its run (notebooks run several)
             assert mlflow.active_run() is None, f"the {name} session left its MLflow run active"
         yield project
-    finally:
-        mlflow.set_tracking_uri(previous_uri)
-        mp.undo()
 
 
 @pytest.fixture(scope="module")

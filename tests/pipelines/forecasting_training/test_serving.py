@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
 
 from cycle_kedro.cycles.contracts import NEXT_CYCLE_COLUMNS, NEXT_CYCLE_CURRENT_COLUMNS
@@ -44,7 +43,7 @@ from cycle_kedro.pipelines.forecasting.models import predict_baselines
 from cycle_kedro.pipelines.forecasting.next_cycle import forecast_next_cycle
 from cycle_kedro.pipelines.forecasting.robust import select_cohort_model
 
-from ...conftest import copy_project, load_params
+from ...conftest import in_project_copy, load_params
 
 MODEL = "cycle_forecaster"
 KEYS = ["woman_id", "cycle_index"]
@@ -53,13 +52,7 @@ KEYS = ["woman_id", "cycle_index"]
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The project copy after the FedCycle ingestion and one ``forecasting_training`` run."""
-    project = copy_project(tmp_path_factory.mktemp("serving") / "project")
-    previous_uri = mlflow.get_tracking_uri()
-    mp = pytest.MonkeyPatch()
-    mp.chdir(project)
-    try:
-        assert mlflow.active_run() is None, "an earlier test left an MLflow run active"
-        bootstrap_project(project)
+    with in_project_copy(tmp_path_factory.mktemp("serving") / "project") as project:
         with KedroSession.create(project_path=project) as session:
             session.run(
                 pipeline_name="ingestion", to_outputs=["fedcycle_model_input", "fedcycle_cycles"]
@@ -68,9 +61,6 @@ def trained(tmp_path_factory):
             session.run(pipeline_name="forecasting_training")
         assert mlflow.active_run() is None
         yield project
-    finally:
-        mlflow.set_tracking_uri(previous_uri)
-        mp.undo()
 
 
 def _free_port() -> int:

@@ -189,6 +189,26 @@ def test_chat_pair_and_answer_masking(tiny_tokenizer):
     assert len(short_ids) == n_prompt + 2 and sum(x != -100 for x in short_labels) == 2
 
 
+def test_answer_loss_is_the_causal_lm_loss(tiny_model, tiny_tokenizer, random_adapter):
+    """Output layer on the scored positions only: the same loss (and gradients) as transformers'."""
+    from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
+
+    pairs = [T.chat_pair(tiny_tokenizer, "you are a careful", q, a) for q, a in
+             [("what is menopause", "periods stop"), ("what is pcos", "a cause of irregular periods in my cycle")]]  # fmt: skip
+    batch = T.pad_batch([T.encode_pair(tiny_tokenizer, p, c, max_length=64) for p, c in pairs], 0)
+    model = attach_adapter(tiny_model, random_adapter).train()  # the LoRA weights are trainable
+    ours = T.answer_loss(model, batch)
+    ours.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    theirs = model(**batch).loss
+    theirs.backward()
+    assert float(ours) == pytest.approx(float(theirs), rel=1e-5) and grads
+    for n, p in model.named_parameters():
+        if n in grads:
+            assert torch.allclose(grads[n], p.grad, atol=1e-6), n
+
+
 @pytest.mark.parametrize("with_adapter", [False, True])
 def test_one_prompt_pass_scores_and_decodes_like_two(tiny_model, tiny_tokenizer, random_adapter, with_adapter):
     """The shared pass gives the NLL of a plain teacher-forced pass and plain greedy decoding."""

@@ -132,6 +132,26 @@ def pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 
+def answer_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean next-token cross-entropy over the answer tokens (labels != -100).
+
+    The causal-LM loss of transformers (logits in fp32, mean over scored tokens), with the output
+    layer applied only where a token is scored: the prompt positions' logits (most of an example,
+    and a 49k-word vocabulary) are never computed. For Llama-family models (no logit scaling);
+    ``model`` may be a peft model.
+    """
+    import torch  # noqa: PLC0415
+
+    core = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = core.get_decoder()(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+    ).last_hidden_state
+    labels = batch["labels"][:, 1:]
+    scored = labels != IGNORE
+    logits = core.get_output_embeddings()(hidden[:, :-1][scored]).float()
+    return torch.nn.functional.cross_entropy(logits, labels[scored])
+
+
 def train_loop(
     model: Any,
     examples: list[tuple[list[int], list[int]]],
@@ -144,11 +164,7 @@ def train_loop(
     seed: int,
     device: str,
 ) -> list[float]:
-    """Plain AdamW loop over mini-batches of similar length in a seeded random order.
-
-    Batches are cut from the examples sorted by length (less padding: the cost of a batch is its
-    longest example), and their order is shuffled every epoch. Returns the loss of every step.
-    """
+    """Plain AdamW loop over shuffled mini-batches; returns the loss of every step."""
     import torch  # noqa: PLC0415
     from tqdm.auto import tqdm  # noqa: PLC0415
 
@@ -157,14 +173,14 @@ def train_loop(
     order = torch.Generator().manual_seed(seed)
     model.to(device).train()
     losses: list[float] = []
-    by_length = sorted(range(len(examples)), key=lambda i: (len(examples[i][0]), i))
-    batches = [by_length[s : s + batch_size] for s in range(0, len(by_length), batch_size)]
-    bar = tqdm(total=epochs * len(batches), desc="LoRA training", unit="step", leave=False)
+    steps_per_epoch = -(-len(examples) // batch_size)
+    bar = tqdm(total=epochs * steps_per_epoch, desc="LoRA training", unit="step", leave=False)
     for epoch in range(epochs):
-        for b in torch.randperm(len(batches), generator=order).tolist():
-            batch = pad_batch([examples[i] for i in batches[b]], pad)
+        perm = torch.randperm(len(examples), generator=order).tolist()
+        for start in range(0, len(perm), batch_size):
+            batch = pad_batch([examples[i] for i in perm[start : start + batch_size]], pad)
             batch = {k: v.to(device) for k, v in batch.items()}
-            loss = model(**batch).loss
+            loss = answer_loss(model, batch)
             loss.backward()
             optimiser.step()
             optimiser.zero_grad(set_to_none=True)
