@@ -58,16 +58,18 @@ def explain_question(forecast: pd.DataFrame, woman_id: str, source: str) -> str:
 def answer(model: Any, tokenizer: Any, question: str, system: str, options: dict[str, Any]) -> str:
     """One greedy answer from ``model`` for ``question`` (a full user turn) in the chat format."""
     prompt, _ = T.chat_pair(tokenizer, system, question, "")
-    return T.generate(
+    answers, _ = T.score_and_generate(
         model,
         tokenizer,
         [prompt],
+        [""],  # nothing to score
         max_new_tokens=options["max_new_tokens"],
         batch_size=1,
         device=T.resolve_device(options["device"]),
-        max_prompt_tokens=options["max_length"],
+        max_length=options["max_length"],
         no_repeat_ngram_size=options.get("no_repeat_ngram_size", 0),
-    )[0]
+    )
+    return answers[0]
 
 
 def grounded_answer(

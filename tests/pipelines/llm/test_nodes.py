@@ -222,9 +222,15 @@ def test_one_prompt_pass_scores_and_decodes_like_two(tiny_model, tiny_tokenizer,
     got, scores = T.score_and_generate(
         model, tiny_tokenizer, prompts, refs, max_new_tokens=6, batch_size=2, device="cpu", max_length=256
     )
-    expected = T.generate(
-        model, tiny_tokenizer, prompts, max_new_tokens=6, batch_size=1, device="cpu", max_prompt_tokens=256
-    )
+    expected = []
+    for p in prompts:  # transformers' own greedy decoding, one prompt at a time (no padding, no cache reuse)
+        ids = torch.tensor([tiny_tokenizer(p, add_special_tokens=False)["input_ids"]])
+        with torch.no_grad():
+            out = model.generate(
+                input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=6, do_sample=False,
+                pad_token_id=T.pad_id(tiny_tokenizer), eos_token_id=tiny_tokenizer.eos_token_id,
+            )  # fmt: skip
+        expected.append(tiny_tokenizer.decode(out[0, ids.shape[1] :].tolist(), skip_special_tokens=True).strip())
     assert got == expected and any(expected)
     for i, (p, c) in enumerate(pairs):
         ids, labels = T.encode_pair(tiny_tokenizer, p, c, max_length=256)

@@ -203,6 +203,7 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
     batch_size: int,
     device: str,
     max_length: int,
+    no_repeat_ngram_size: int = 0,
     progress: str | None = None,
 ) -> tuple[list[str], pd.DataFrame]:
     """Greedy answers and the reference-token NLL given each prompt, from one prompt pass.
@@ -214,7 +215,9 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
     reference alone exceeds ``max_length``; the prompt is cut from the left to fit (both cuts are
     counted, and decoding sees the same cut prompt). A (prompt, reference) pair given more than
     once is computed once. Returns the answers and a frame with ``nll``, ``n_tokens``,
-    ``ref_tokens``, ``ref_tokens_cut``, ``prompt_tokens_cut`` in the input order.
+    ``ref_tokens``, ``ref_tokens_cut``, ``prompt_tokens_cut`` in the input order. With empty
+    references it is plain greedy answering (``cycle-ask``); ``no_repeat_ngram_size`` > 0 forbids
+    repeating n-grams (``cycle-ask``, not the evaluation). ``progress``: a tqdm bar (on stderr).
     """
     pairs = list(zip(prompts, references, strict=True))
     unique = list(dict.fromkeys(pairs))
@@ -222,7 +225,7 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
         answers, scores = score_and_generate(
             model, tokenizer, [p for p, _ in unique], [c for _, c in unique],
             max_new_tokens=max_new_tokens, batch_size=batch_size, device=device,
-            max_length=max_length, progress=progress,
+            max_length=max_length, no_repeat_ngram_size=no_repeat_ngram_size, progress=progress,
         )  # fmt: skip
         position = {pair: i for i, pair in enumerate(unique)}
         at = [position[pair] for pair in pairs]
@@ -268,7 +271,8 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
             cache.crop(-(ref_width + 1))  # keep the prompt minus its last token (decoding feeds it)
             generated = model.generate(
                 input_ids=ids_t[:, :width], attention_mask=mask_t[:, :width], cache=cache,
-                max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad, eos_token_id=stop,
+                max_new_tokens=max_new_tokens, do_sample=False, no_repeat_ngram_size=no_repeat_ngram_size,
+                pad_token_id=pad, eos_token_id=stop,
             )  # fmt: skip
         for j, i in enumerate(idx):
             nll[i], count[i] = float(s[j]), int(n[j])
@@ -278,54 +282,6 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
         "ref_tokens_cut": [r[3] for r in rows], "prompt_tokens_cut": [r[2] for r in rows],
     })  # fmt: skip
     return answers, scores
-
-
-def generate(
-    model: Any,
-    tokenizer: PreTrainedTokenizerBase,
-    prompts: list[str],
-    *,
-    max_new_tokens: int,
-    batch_size: int,
-    device: str,
-    max_prompt_tokens: int,
-    no_repeat_ngram_size: int = 0,
-    progress: str | None = None,
-) -> list[str]:
-    """Greedy answers for chat-formatted prompts (left-padded batches, fixed max new tokens).
-
-    ``no_repeat_ngram_size`` > 0 forbids repeating n-grams (used by ``cycle-ask``, not in evaluation).
-    ``progress``: a tqdm bar (on stderr) with this description.
-    """
-    import torch  # noqa: PLC0415
-    from tqdm.auto import tqdm  # noqa: PLC0415
-
-    model.to(device).eval()
-    pad = pad_id(tokenizer)
-    answers: list[str] = []
-    starts = range(0, len(prompts), batch_size)
-    for start in tqdm(starts, desc=progress, unit="batch", disable=progress is None, leave=False):
-        encoded = [
-            tokenizer(p, add_special_tokens=False)["input_ids"][-max_prompt_tokens:]
-            for p in prompts[start : start + batch_size]
-        ]
-        width = max(len(e) for e in encoded)
-        ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded], device=device)
-        mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded], device=device)
-        with torch.no_grad():
-            out = model.generate(
-                input_ids=ids,
-                attention_mask=mask,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                no_repeat_ngram_size=no_repeat_ngram_size,
-                pad_token_id=pad,
-                eos_token_id=_stop_ids(model, tokenizer),
-            )
-        answers += [
-            tokenizer.decode(row[width:], skip_special_tokens=True).strip() for row in out.tolist()
-        ]
-    return answers
 
 
 def _stop_ids(model: Any, tokenizer: PreTrainedTokenizerBase) -> list[int]:
