@@ -236,6 +236,23 @@ def test_no_module_import_cycle(path):
     assert cycle is None, f"{_id(path)} is on an import cycle: {sorted(cycle)}"
 
 
+CONTRACTS = ("cycle_kedro.schemas", "cycle_kedro.cycles.contracts")
+
+
+@pytest.mark.parametrize("path", MODULE_PATHS, ids=_id)
+def test_data_contracts_live_in_schemas_and_cycles_contracts(path):
+    if _module_name(path) in CONTRACTS:
+        return
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    built = sorted(
+        f"line {n.lineno}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and (getattr(n.func, "id", None) or getattr(n.func, "attr", None)) == "DataFrameSchema"
+    )
+    assert not built, f"{_id(path)} builds a pandera schema ({built}): declare it in {CONTRACTS}"
+
+
 # --------------------------------------------------------------------------- one way to write a pipeline
 @pytest.mark.parametrize("path", sorted(PIPELINES.glob("*/pipeline.py")), ids=_id)
 def test_pipeline_builds_nodes_with_keyword_arguments_only(path):
