@@ -36,7 +36,8 @@ import pytest
 import yaml
 from kedro.io import AbstractDataset
 
-from cycle_kedro.pipelines.ingestion.nodes import clean_fedcycle, clean_medquad
+from cycle_kedro.pipelines.ingestion.fedcycle import clean_fedcycle
+from cycle_kedro.pipelines.ingestion.medquad import clean_medquad
 from cycle_kedro.pipelines.population.intake import validate_period_starts
 from cycle_kedro.pseudonyms import PseudonymKey
 from cycle_kedro.validation import DataValidationError

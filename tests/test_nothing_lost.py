@@ -38,7 +38,7 @@ def test_bad_qa_file_leaves_the_previous_primary_table(tmp_path):
     raw = tmp_path / "data" / "01_raw" / "medquad" / "medquad_womens_health_qa.jsonl"
     raw.parent.mkdir(parents=True)
     shutil.copy(PROJECT_ROOT / "data" / "01_raw" / "medquad" / raw.name, raw)
-    pipeline = create_pipeline().only_nodes("clean_medquad")
+    pipeline = create_pipeline().only_nodes("ingestion.clean_medquad")
     SequentialRunner().run(pipeline, _catalog(tmp_path))
     table = tmp_path / "data" / "03_primary" / "medquad_qa.parquet"
     before = table.read_bytes()

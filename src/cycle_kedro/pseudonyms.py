@@ -87,6 +87,15 @@ def pseudonymise(ids: pd.Series, key: PseudonymKey, length: int = 12) -> pd.Seri
     return pd.Series(out, index=ids.index, dtype=object)
 
 
+def hash_id(raw: object, salt: str) -> str:
+    """A public 12-hex-digit *label* for a generated (synthetic) id: SHA-256 of ``salt:raw``.
+
+    Not a pseudonym: anyone can recompute it (generated people need no secret). Real participant
+    ids go through the keyed HMAC of :class:`PseudonymKey` instead.
+    """
+    return hashlib.sha256(f"{salt}:{raw}".encode()).hexdigest()[:12]
+
+
 def load_or_create_key(path: str | os.PathLike) -> PseudonymKey:
     """Read ``pseudonymisation.hmac_key`` from ``path``; create the file or the entry if absent.
 

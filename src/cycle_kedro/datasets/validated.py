@@ -7,7 +7,7 @@ codec error inside the dataset's repr. CSV readers also name a wrong delimiter (
 a repeated header line inside the data, and rows with too many fields.
 
 Each loaded table carries ``attrs`` with its ``source`` (the path) and the information to map a
-data row to its file line (:func:`cycle_kedro.validation.file_line`), so checks done later in the
+data row to its file line (:func:`cycle_kedro.validation.file_lines.file_line`), so checks done later in the
 first node (plausibility ranges from parameters) still name the file and line.
 """
 
@@ -25,7 +25,9 @@ import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 from kedro_datasets.pandas import CSVDataset
 
-from cycle_kedro.validation import DataValidationError, Problem, truncate, validate
+from cycle_kedro.validation import DataValidationError, Problem
+from cycle_kedro.validation.messages import truncate
+from cycle_kedro.validation.schema_checks import validate
 
 _MAGIC = [
     (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip FILE)"),
@@ -184,7 +186,7 @@ def _repeated_header(df: pd.DataFrame, source: str, header_lines: int, breaks: l
         return
     probe = pd.DataFrame(index=range(1))
     probe.attrs = {"header_lines": header_lines, "line_breaks": breaks}
-    from cycle_kedro.validation import file_line  # noqa: PLC0415
+    from cycle_kedro.validation.file_lines import file_line  # noqa: PLC0415
 
     problems = [
         Problem(row=r, line=file_line(probe, r), detail="this line repeats the header row")
@@ -319,7 +321,7 @@ class ValidatedJSONLinesDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
 def _check_text_fields(df: pd.DataFrame, schema, source: str) -> None:
     """Text columns of the schema hold text (not numbers, lists or objects)."""
-    from cycle_kedro.validation import raise_rows  # noqa: PLC0415
+    from cycle_kedro.validation.plausibility import raise_rows  # noqa: PLC0415
 
     for name, column in schema.columns.items():
         if name not in df or str(column.dtype) != "str":

@@ -8,7 +8,7 @@ import pytest
 
 from cycle_kedro.datasets.validated import ValidatedJSONLinesDataset
 from cycle_kedro.pipelines.ingestion.knowledge_base import build_knowledge_base, document_of
-from cycle_kedro.pipelines.ingestion.nodes import clean_medquad
+from cycle_kedro.pipelines.ingestion.medquad import clean_medquad
 from cycle_kedro.validation import DataValidationError
 from tests.conftest import PROJECT_ROOT
 

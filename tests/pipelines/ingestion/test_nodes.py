@@ -6,14 +6,14 @@ import pytest
 
 from cycle_kedro.datasets.mcphases import McPhasesDataset
 from cycle_kedro.datasets.validated import ValidatedCSVDataset, ValidatedJSONLinesDataset
-from cycle_kedro.pipelines.ingestion.nodes import (
-    build_mcphases_daily,
-    build_model_input,
-    clean_fedcycle,
-    clean_medquad,
+from cycle_kedro.pipelines.ingestion.fedcycle import clean_fedcycle
+from cycle_kedro.pipelines.ingestion.mcphases import build_mcphases_daily
+from cycle_kedro.pipelines.ingestion.medquad import clean_medquad
+from cycle_kedro.pipelines.ingestion.synthetic import (
     generate_synthetic_cohort,
     summarise_synthetic_cycles,
 )
+from cycle_kedro.pipelines.ingestion.tables import build_model_input
 from cycle_kedro.pseudonyms import PseudonymKey
 from cycle_kedro.validation import DataValidationError
 

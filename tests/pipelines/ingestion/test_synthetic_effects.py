@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import Ridge
 
-from cycle_kedro.pipelines.ingestion.nodes import (
+from cycle_kedro.pipelines.ingestion.synthetic import (
     generate_synthetic_cohort,
     summarise_synthetic_cycles,
 )

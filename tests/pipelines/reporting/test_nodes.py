@@ -6,15 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cycle_kedro.pipelines.reporting.nodes import (
+from cycle_kedro.pipelines.reporting.comparisons import (
     compare_correlations,
     compare_forecasts,
     compare_llm,
     compare_population,
-    render_html_report,
-    render_markdown_report,
     tidy_metrics,
 )
+from cycle_kedro.pipelines.reporting.report import render_html_report, render_markdown_report
 
 
 class TestTidyMetrics:

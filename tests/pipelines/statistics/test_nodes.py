@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from cycle_kedro.pipelines.ingestion.nodes import generate_synthetic_cohort
+from cycle_kedro.pipelines.ingestion.synthetic import generate_synthetic_cohort
 from cycle_kedro.pipelines.statistics import cohort, inference, intervals, plots, tables
 from cycle_kedro.validation import DataValidationError
 from tests.conftest import load_params

@@ -22,7 +22,8 @@ import pandas as pd
 
 from cycle_kedro.cycles.forecaster import women_folds
 from cycle_kedro.schemas import CYCLES
-from cycle_kedro.validation import DataValidationError, validate
+from cycle_kedro.validation import DataValidationError
+from cycle_kedro.validation.schema_checks import validate
 
 from .neural import EXOG
 

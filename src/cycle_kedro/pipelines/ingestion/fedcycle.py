@@ -27,17 +27,10 @@ import pandas as pd
 
 from cycle_kedro import schemas
 from cycle_kedro.pseudonyms import PseudonymKey, normalise_id, pseudonymise
-from cycle_kedro.validation import (
-    DataValidationError,
-    Problem,
-    check_case_variants,
-    check_range,
-    clear_attrs,
-    file_line,
-    raise_rows,
-    source_of,
-    validate,
-)
+from cycle_kedro.validation import DataValidationError, Problem
+from cycle_kedro.validation.file_lines import clear_attrs, file_line, source_of
+from cycle_kedro.validation.plausibility import check_case_variants, check_range, raise_rows
+from cycle_kedro.validation.schema_checks import validate
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ import re
 import pandas as pd
 
 from cycle_kedro import schemas
-from cycle_kedro.validation import DataValidationError, validate
+from cycle_kedro.validation import DataValidationError
+from cycle_kedro.validation.schema_checks import validate
 
 logger = logging.getLogger(__name__)
 

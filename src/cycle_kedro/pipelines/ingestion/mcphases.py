@@ -10,7 +10,7 @@ import pandas as pd
 
 from cycle_kedro import schemas
 from cycle_kedro.pseudonyms import PseudonymKey, normalise_id, pseudonymise
-from cycle_kedro.validation import validate
+from cycle_kedro.validation.schema_checks import validate
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,9 @@ from typing import Any
 import pandas as pd
 
 from cycle_kedro import schemas
-from cycle_kedro.validation import clear_attrs, raise_rows, source_of, validate
+from cycle_kedro.validation.file_lines import clear_attrs, source_of
+from cycle_kedro.validation.plausibility import raise_rows
+from cycle_kedro.validation.schema_checks import validate
 
 logger = logging.getLogger(__name__)
 

@@ -1,122 +1,149 @@
-"""Ingestion: raw files → validated, cleaned primary and model-input tables."""
+"""Ingestion: raw files → validated, cleaned primary and model-input tables.
+
+Both pipelines are in namespace ``ingestion`` (one collapsible group in kedro-viz, node names
+``ingestion.<name>``). The raw inputs, the ``pseudonym_key`` and the tables other pipelines read
+(each cohort's per-cycle table and model input, ``synthetic_daily``, ``mcphases_daily``,
+``medquad_qa``, ``knowledge_base``) keep their names; the rest (per-woman summaries, the FedCycle
+cleaning report, the variants' daily tables) are ``ingestion.<name>``. Parameters keep their names.
+"""
 
 from kedro.pipeline import Node, Pipeline
 
-from .knowledge_base import build_knowledge_base
-from .nodes import (
-    build_mcphases_daily,
-    build_model_input,
-    clean_fedcycle,
-    clean_medquad,
-    generate_synthetic_cohort,
-    summarise_synthetic_cycles,
-    summarise_women,
-)
-from .synthetic_effects import generate_synthetic_variant
+from cycle_kedro.cohorts import cohorts
 
-#: synthetic cohort variants generated for the forecasting pipeline (parameters synthetic_variants)
-SYNTHETIC_VARIANTS = ("signal", "heavy")
+from .fedcycle import clean_fedcycle
+from .knowledge_base import build_knowledge_base
+from .mcphases import build_mcphases_daily
+from .medquad import clean_medquad
+from .synthetic import (
+    generate_synthetic_cohort,
+    generate_synthetic_variant,
+    summarise_synthetic_cycles,
+)
+from .tables import build_model_input, summarise_women
+
+NAMESPACE = "ingestion"
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """FedCycle, the synthetic cohort, MedQuAD and the knowledge base (mcPHASES lives in ``create_mcphases_pipeline``)."""
-    return Pipeline(
+    """FedCycle, the synthetic cohort and its variants, MedQuAD and the knowledge base (mcPHASES: below)."""
+    variants = cohorts(synthetic_variant=True)
+    nodes = Pipeline(
         [
             Node(
-                clean_fedcycle,
-                ["fedcycle_raw", "pseudonym_key", "params:fedcycle_checks"],
-                ["fedcycle_cycles", "fedcycle_cleaning_report"],
+                func=clean_fedcycle,
+                inputs=["fedcycle_raw", "pseudonym_key", "params:fedcycle_checks"],
+                outputs=["fedcycle_cycles", "fedcycle_cleaning_report"],
                 name="clean_fedcycle",
             ),
             Node(
-                summarise_women,
-                "fedcycle_cycles",
-                "fedcycle_women",
+                func=summarise_women,
+                inputs="fedcycle_cycles",
+                outputs="fedcycle_women",
                 name="summarise_fedcycle_women",
             ),
             Node(
-                build_model_input,
-                "fedcycle_cycles",
-                "fedcycle_model_input",
+                func=build_model_input,
+                inputs="fedcycle_cycles",
+                outputs="fedcycle_model_input",
                 name="build_fedcycle_model_input",
             ),
             Node(
-                generate_synthetic_cohort,
-                "params:synthetic_cohort",
-                "synthetic_daily",
+                func=generate_synthetic_cohort,
+                inputs="params:synthetic_cohort",
+                outputs="synthetic_daily",
                 name="generate_synthetic_cohort",
             ),
             Node(
-                summarise_synthetic_cycles,
-                "synthetic_daily",
-                "synthetic_cycles",
+                func=summarise_synthetic_cycles,
+                inputs="synthetic_daily",
+                outputs="synthetic_cycles",
                 name="summarise_synthetic_cycles",
             ),
             Node(
-                summarise_women,
-                "synthetic_cycles",
-                "synthetic_women",
+                func=summarise_women,
+                inputs="synthetic_cycles",
+                outputs="synthetic_women",
                 name="summarise_synthetic_women",
             ),
             Node(
-                build_model_input,
-                "synthetic_cycles",
-                "synthetic_model_input",
+                func=build_model_input,
+                inputs="synthetic_cycles",
+                outputs="synthetic_model_input",
                 name="build_synthetic_model_input",
             ),
             Node(
-                clean_medquad,
-                ["medquad_raw", "params:medquad_licence", "params:medquad_checks"],
-                "medquad_qa",
+                func=clean_medquad,
+                inputs=["medquad_raw", "params:medquad_licence", "params:medquad_checks"],
+                outputs="medquad_qa",
                 name="clean_medquad",
             ),
             Node(
-                build_knowledge_base,
-                ["medquad_kb_raw", "medquad_qa", "params:medquad_licence"],
-                "knowledge_base",
+                func=build_knowledge_base,
+                inputs=["medquad_kb_raw", "medquad_qa", "params:medquad_licence"],
+                outputs="knowledge_base",
                 name="build_knowledge_base",
             ),
-            *_variant_nodes(),
+            *(
+                _variant_pipeline(cohort.name, cohort.cycles, cohort.model_input)
+                for cohort in variants
+            ),
+        ]
+    )
+    return Pipeline(
+        nodes,
+        namespace=NAMESPACE,
+        inputs={"fedcycle_raw", "pseudonym_key", "medquad_raw", "medquad_kb_raw"},
+        outputs={name for c in cohorts() for name in (c.cycles, c.model_input)}
+        | {"synthetic_daily", "medquad_qa", "knowledge_base"},
+        parameters={"fedcycle_checks", "medquad_checks", "medquad_licence", "synthetic_cohort"}
+        | {f"synthetic_variants.{cohort.name}" for cohort in variants},
+    )
+
+
+def _variant_pipeline(variant: str, cycles: str, model_input: str) -> Pipeline:
+    """A synthetic cohort variant (``cohorts(synthetic_variant=True)``): daily table, cycles, model input."""
+    daily = f"synthetic_{variant}_daily"
+    return Pipeline(
+        [
+            Node(
+                func=generate_synthetic_variant,
+                inputs=["params:synthetic_cohort", f"params:synthetic_variants.{variant}"],
+                outputs=daily,
+                name=f"generate_synthetic_{variant}_cohort",
+            ),
+            Node(
+                func=summarise_synthetic_cycles,
+                inputs=daily,
+                outputs=cycles,
+                name=f"summarise_synthetic_{variant}_cycles",
+            ),
+            Node(
+                func=build_model_input,
+                inputs=cycles,
+                outputs=model_input,
+                name=f"build_synthetic_{variant}_model_input",
+            ),
         ]
     )
 
 
-def _variant_nodes() -> list[Node]:
-    """Synthetic cohort variants (``synthetic_<variant>_cycles`` / ``_model_input``) for forecasting."""
-    nodes = []
-    for v in SYNTHETIC_VARIANTS:
-        nodes += [
-            Node(
-                generate_synthetic_variant,
-                ["params:synthetic_cohort", f"params:synthetic_variants.{v}"],
-                f"synthetic_{v}_daily",
-                name=f"generate_synthetic_{v}_cohort",
-            ),
-            Node(
-                summarise_synthetic_cycles,
-                f"synthetic_{v}_daily",
-                f"synthetic_{v}_cycles",
-                name=f"summarise_synthetic_{v}_cycles",
-            ),
-            Node(
-                build_model_input,
-                f"synthetic_{v}_cycles",
-                f"synthetic_{v}_model_input",
-                name=f"build_synthetic_{v}_model_input",
-            ),
-        ]
-    return nodes
-
-
 def create_mcphases_pipeline() -> Pipeline:
     """mcPHASES (restricted data, local copy only) → the same DAILY table as the synthetic cohort."""
-    return Pipeline(
+    nodes = Pipeline(
         [
             Node(
-                build_mcphases_daily,
-                ["mcphases_raw", "pseudonym_key", "params:mcphases"],
-                "mcphases_daily",
+                func=build_mcphases_daily,
+                inputs=["mcphases_raw", "pseudonym_key", "params:mcphases"],
+                outputs="mcphases_daily",
                 name="build_mcphases_daily",
             )
         ]
+    )
+    return Pipeline(
+        nodes,
+        namespace=NAMESPACE,
+        inputs={"mcphases_raw", "pseudonym_key"},
+        outputs={"mcphases_daily"},
+        parameters={"mcphases"},
     )

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from cycle_kedro import schemas
-from cycle_kedro.validation import hash_id, validate
+from cycle_kedro.pseudonyms import hash_id
+from cycle_kedro.validation.schema_checks import validate
 
 from .synthetic_effects import CycleEffects
 
@@ -148,3 +149,8 @@ def summarise_synthetic_cycles(daily: pd.DataFrame) -> pd.DataFrame:
     )
     cycles["luteal_length"] = cycles["cycle_length"] - cycles["ovulation_day"]
     return validate(cycles.reset_index(), schemas.CYCLES, source="synthetic_cycles")
+
+
+def generate_synthetic_variant(base: dict[str, Any], overrides: dict[str, Any]) -> pd.DataFrame:
+    """Generate a variant of the synthetic cohort: ``base`` settings with ``overrides`` replaced."""
+    return generate_synthetic_cohort({**base, **overrides})

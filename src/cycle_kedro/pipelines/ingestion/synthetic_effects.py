@@ -88,10 +88,3 @@ class CycleEffects:
         i = daily["woman_id"].map(order).to_numpy()
         c = daily["cycle_index"].to_numpy()
         return daily.assign(planted_shift=self.woman_shift[i] + self.carry[i, c])
-
-
-def generate_synthetic_variant(base: dict[str, Any], overrides: dict[str, Any]) -> pd.DataFrame:
-    """Generate a variant of the synthetic cohort: ``base`` settings with ``overrides`` replaced."""
-    from .synthetic import generate_synthetic_cohort  # noqa: PLC0415 (it imports this module)
-
-    return generate_synthetic_cohort({**base, **overrides})

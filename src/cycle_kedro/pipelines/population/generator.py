@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cycle_kedro.validation import hash_id
+from cycle_kedro.pseudonyms import hash_id
 
 _BLOCK = 50_000  # users generated per block (fixed, so the result never depends on memory)
 

@@ -33,13 +33,10 @@ import pandas as pd
 from cycle_kedro import schemas
 from cycle_kedro.cycles.contracts import CLEAN_COLUMNS
 from cycle_kedro.pseudonyms import PseudonymKey, normalise_id, pseudonymise
-from cycle_kedro.validation import (
-    DataValidationError,
-    check_case_variants,
-    raise_rows,
-    source_of,
-    validate,
-)
+from cycle_kedro.validation import DataValidationError
+from cycle_kedro.validation.file_lines import source_of
+from cycle_kedro.validation.plausibility import check_case_variants, raise_rows
+from cycle_kedro.validation.schema_checks import validate
 
 from . import engine, periods
 

@@ -12,18 +12,86 @@ def _template() -> Pipeline:
     """The cohort-agnostic pipeline on input ``daily``; namespaced per cohort below."""
     return Pipeline(
         [
-            Node(aggregate_women, ["daily", "params:cohort", "params:activity", "params:phases"], "women_activity", name="aggregate_women"),
-            Node(describe_cohort, ["women_activity", "params:activity", "params:labels"], "descriptive_table", name="describe_cohort"),
-            Node(correlate_steps_hormones, ["women_activity", "params:phases", "params:inference", "params:labels"], "correlations", name="correlate_steps_hormones"),
-            Node(compare_activity_groups, ["women_activity", "params:activity", "params:phases", "params:inference", "params:labels"], "group_tests", name="compare_activity_groups"),
-            Node(adjust_for_multiplicity, ["correlations", "group_tests", "params:inference"], "statistics_results", name="adjust_for_multiplicity"),
-            Node(format_results_markdown, ["statistics_results", "params:cohort"], "statistics_results_md", name="format_results_markdown"),
-            Node(build_statistics_metrics, ["statistics_results", "women_activity", "params:activity"], "statistics_metrics", name="build_statistics_metrics"),
-            Node(plot_steps_hormone_scatter, ["women_activity", "statistics_results", "params:activity", "params:labels", "params:cohort"], "steps_hormone_scatter@matplotlib", name="plot_steps_hormone_scatter"),
-            Node(plot_hormones_by_activity, ["women_activity", "statistics_results", "params:activity", "params:labels", "params:cohort"], "hormones_by_activity@matplotlib", name="plot_hormones_by_activity"),
-            Node(plot_correlation_heatmap, ["women_activity", "params:labels", "params:cohort"], "correlation_heatmap@matplotlib", name="plot_correlation_heatmap"),
+            Node(
+                func=aggregate_women,
+                inputs=["daily", "params:cohort", "params:activity", "params:phases"],
+                outputs="women_activity",
+                name="aggregate_women",
+            ),
+            Node(
+                func=describe_cohort,
+                inputs=["women_activity", "params:activity", "params:labels"],
+                outputs="descriptive_table",
+                name="describe_cohort",
+            ),
+            Node(
+                func=correlate_steps_hormones,
+                inputs=["women_activity", "params:phases", "params:inference", "params:labels"],
+                outputs="correlations",
+                name="correlate_steps_hormones",
+            ),
+            Node(
+                func=compare_activity_groups,
+                inputs=[
+                    "women_activity",
+                    "params:activity",
+                    "params:phases",
+                    "params:inference",
+                    "params:labels",
+                ],
+                outputs="group_tests",
+                name="compare_activity_groups",
+            ),
+            Node(
+                func=adjust_for_multiplicity,
+                inputs=["correlations", "group_tests", "params:inference"],
+                outputs="statistics_results",
+                name="adjust_for_multiplicity",
+            ),
+            Node(
+                func=format_results_markdown,
+                inputs=["statistics_results", "params:cohort"],
+                outputs="statistics_results_md",
+                name="format_results_markdown",
+            ),
+            Node(
+                func=build_statistics_metrics,
+                inputs=["statistics_results", "women_activity", "params:activity"],
+                outputs="statistics_metrics",
+                name="build_statistics_metrics",
+            ),
+            Node(
+                func=plot_steps_hormone_scatter,
+                inputs=[
+                    "women_activity",
+                    "statistics_results",
+                    "params:activity",
+                    "params:labels",
+                    "params:cohort",
+                ],
+                outputs="steps_hormone_scatter@matplotlib",
+                name="plot_steps_hormone_scatter",
+            ),
+            Node(
+                func=plot_hormones_by_activity,
+                inputs=[
+                    "women_activity",
+                    "statistics_results",
+                    "params:activity",
+                    "params:labels",
+                    "params:cohort",
+                ],
+                outputs="hormones_by_activity@matplotlib",
+                name="plot_hormones_by_activity",
+            ),
+            Node(
+                func=plot_correlation_heatmap,
+                inputs=["women_activity", "params:labels", "params:cohort"],
+                outputs="correlation_heatmap@matplotlib",
+                name="plot_correlation_heatmap",
+            ),
         ]
-    )  # fmt: skip
+    )
 
 
 def _for_cohort(cohort: str, daily: str) -> Pipeline:
