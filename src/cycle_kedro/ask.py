@@ -33,10 +33,10 @@ from typing import Any
 
 import pandas as pd
 
-from cycle_kedro.assistant import SYSTEMS, answer, run_systems
+from cycle_kedro.assistant import SYSTEMS, answer, model_of, run_systems, system_models
 from cycle_kedro.assistant.corpus import check_forecast
 from cycle_kedro.assistant.evaluation import questions_table
-from cycle_kedro.assistant.systems import model_of, system_models, uses_retrieval
+from cycle_kedro.assistant.systems import uses_retrieval
 from cycle_kedro.cohorts import cohorts
 from cycle_kedro.cycles.explain import ASKS, explain_forecast, forecast_question
 from cycle_kedro.validation import DataValidationError

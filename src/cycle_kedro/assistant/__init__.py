@@ -17,12 +17,26 @@ from each other. Modules:
 * :mod:`.topics` — embedding topics of the questions and the held-out split by document and focus.
 * :mod:`.corpus` — checks on forecast tables.
 
+To answer one question (``cycle-ask``, a served model)::
+
+    models = system_models(base_model, adapter, [system])  # once: {"base": ..., "lora": ...}
+    answer(
+        question,
+        system,
+        model=models.get(model_of(system)),
+        tokenizer=tokenizer,
+        index=index,
+        encoder=encoder,
+        params=llm_params,
+        options=llm_params["ask"],
+    )
+
 Heavy libraries (torch, transformers, peft, sklearn, sacrebleu) are imported inside the functions
 that use them.
 """
 
 from .answering import answer
 from .evaluation import run_systems
-from .systems import SYSTEMS
+from .systems import SYSTEMS, model_of, system_models
 
-__all__ = ["SYSTEMS", "answer", "run_systems"]
+__all__ = ["SYSTEMS", "answer", "model_of", "run_systems", "system_models"]
