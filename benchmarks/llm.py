@@ -67,7 +67,7 @@ def _run(threads: int | None) -> tuple[dict[str, float], float, dict]:
         total = time.perf_counter() - start
         seconds = "\n".join(f"{n:<28}{t:>10.1f}" for n, t in timer.seconds.items())
         sys.stderr.write(f"{seconds}\n{'total':<28}{total:>10.1f}\n")  # before anything can fail
-        table = session.load_context().catalog.load("llm_evaluation")
+        table = session.load_context().catalog.load("llm.evaluation")
     rows = table.set_index("system")
     summary = {
         f"{m}_{s}": rows.loc[s, m]

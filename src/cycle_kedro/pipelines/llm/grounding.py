@@ -1,6 +1,6 @@
-"""Nodes that ground the assistant in the knowledge base: topics, held-out split, index, RAFT data.
+"""Nodes that ground the assistant in the knowledge base: topics, held-out split, index, held-out questions.
 
-Heavy libraries are imported inside the helpers they use (style rule 8).
+The helpers are in :mod:`cycle_kedro.assistant` (heavy libraries imported inside them, style rule 8).
 """
 
 from __future__ import annotations
@@ -11,22 +11,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from cycle_kedro.assistant.evaluation import questions_table
+from cycle_kedro.assistant.retrieval import build_index, retrieve_contexts, split_passages
+from cycle_kedro.assistant.topics import cluster_topics, held_out_split
 from cycle_kedro.validation import DataValidationError
 
-from . import evaluation as E
-from . import modeling as T
-from . import rag as G
-from . import retrieval as R
-from . import topics as TP
-
 if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerBase
+    from cycle_kedro.assistant.retrieval import RetrievalIndex, TextEncoder
 
 logger = logging.getLogger(__name__)
 
 
 def model_question_topics(
-    knowledge_base: pd.DataFrame, encoder: R.TextEncoder, options: dict[str, Any]
+    knowledge_base: pd.DataFrame, encoder: TextEncoder, options: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Embedding topics of the knowledge-base questions (MiniLM + k-means + c-TF-IDF terms).
 
@@ -36,7 +33,7 @@ def model_question_topics(
     kb = knowledge_base.reset_index(drop=True).assign(row_id=lambda d: d.index.astype(int))
     text = (kb["focus"] + ". " + kb["question"]).tolist()
     embeddings = encoder.encode(text, batch_size=options.get("batch_size", 64), progress=True)
-    labels, terms = TP.cluster_topics(embeddings, text, options)
+    labels, terms = cluster_topics(embeddings, text, options)
     kb = kb.assign(topic=labels)
     table = pd.DataFrame([
         {"topic": int(t), "n_questions": int((labels == t).sum()),
@@ -53,9 +50,9 @@ def split_held_out(kb_topics: pd.DataFrame, options: dict[str, Any]) -> pd.DataF
     """Column ``split``: ``test`` (held out: never indexed, never trained on) or ``index``.
 
     Whole components of rows sharing a document or a focus are held out, drawn round-robin over
-    topics (see :func:`topics.held_out_split`).
+    topics (see :func:`cycle_kedro.assistant.topics.held_out_split`).
     """
-    out = kb_topics.assign(split=TP.held_out_split(kb_topics, options))
+    out = kb_topics.assign(split=held_out_split(kb_topics, options))
     test, rest = out[out["split"] == "test"], out[out["split"] != "test"]
     shared = set(test["doc_id"]) & set(rest["doc_id"])
     if shared:  # the split's guarantee; never expected
@@ -68,69 +65,34 @@ def split_held_out(kb_topics: pd.DataFrame, options: dict[str, Any]) -> pd.DataF
 
 
 def build_retrieval_index(
-    kb_split: pd.DataFrame, encoder: R.TextEncoder, options: dict[str, Any]
-) -> R.RetrievalIndex:
+    kb_split: pd.DataFrame, encoder: TextEncoder, options: dict[str, Any]
+) -> RetrievalIndex:
     """Passages of every answer outside the held-out set, embedded and BM25-indexed."""
     indexed = kb_split[kb_split["split"] != "test"]
-    passages = R.split_passages(indexed, options["passage_words"], options.get("max_passages"))
+    passages = split_passages(indexed, options["passage_words"], options.get("max_passages"))
     passages["topic"] = passages["row_id"].map(
         dict(zip(indexed["row_id"], indexed["topic"], strict=True))
     )
     logger.info("Index: %d passages from %d answers", len(passages), len(indexed))
-    return R.build_index(passages, encoder, options)
-
-
-def build_raft_instructions(  # noqa: PLR0917 (a node: inputs are positional)
-    kb_split: pd.DataFrame,
-    fedcycle_qa: pd.DataFrame,
-    synthetic_qa: pd.DataFrame,
-    index: R.RetrievalIndex,
-    encoder: R.TextEncoder,
-    tokenizer: PreTrainedTokenizerBase,
-    options: dict[str, Any],
-    prompt: dict[str, Any],
-) -> pd.DataFrame:
-    """Training examples (``prompt``, ``completion``): RAFT on indexed Q&A plus forecast explanations.
-
-    ``options``: ``n_medquad`` and ``n_forecast`` examples (seeded), ``k``, ``p_no_gold``,
-    ``p_closed_book``, ``answer_words``, ``seed``. Forecast explanations are trained without sources:
-    their numbers are in the question.
-    """
-    pool = kb_split[kb_split["split"] != "test"]
-    train = pool.sample(n=min(options["n_medquad"], len(pool)), random_state=options["seed"])
-    raft = G.raft_examples(train, index, encoder, options, prompt).assign(kind="medquad")
-    forecasts = pd.concat([fedcycle_qa, synthetic_qa], ignore_index=True)
-    n_fc = min(options["n_forecast"], len(forecasts) // 2)
-    fc = forecasts.sample(frac=1.0, random_state=options["seed"]).head(n_fc)  # the other half: test
-    fc = pd.DataFrame({"question": fc["question"], "raft_mode": "closed_book", "user": fc["question"],
-                       "target": fc["answer"], "kind": "forecast"})  # fmt: skip
-    df = pd.concat([raft, fc], ignore_index=True)
-    pairs = [
-        T.chat_pair(tokenizer, prompt["system"], u, t)
-        for u, t in zip(df["user"], df["target"], strict=True)
-    ]
-    logger.info("RAFT examples: %s", df["raft_mode"].value_counts().to_dict())
-    return df.assign(prompt=[p for p, _ in pairs], completion=[c for _, c in pairs], split="train")
+    return build_index(passages, encoder, options)
 
 
 def build_eval_questions(
-    kb_split: pd.DataFrame,
-    fedcycle_qa: pd.DataFrame,
-    synthetic_qa: pd.DataFrame,
-    options: dict[str, Any],
+    kb_split: pd.DataFrame, options: dict[str, Any], **forecast_qa: pd.DataFrame
 ) -> pd.DataFrame:
     """The held-out real questions (kind ``medquad``) and held-out forecast explanations (``forecast``).
 
+    ``forecast_qa``: each cohort's forecast Q&A table (``<cohort>_qa``), pooled in the given order.
     Forecast questions are the half of the template pairs never used for training, capped at
     ``n_forecast``; their ``allowed`` text is the explanation written from the row's numbers.
     """
     test = kb_split[kb_split["split"] == "test"]
-    real = E.questions_table(test, "medquad", options["reference_words"]).assign(
+    real = questions_table(test, "medquad", options["reference_words"]).assign(
         topic=test["topic"].to_numpy()
     )
-    forecasts = pd.concat([fedcycle_qa, synthetic_qa], ignore_index=True)
+    forecasts = pd.concat(list(forecast_qa.values()), ignore_index=True)
     held = forecasts.sample(frac=1.0, random_state=options["seed"]).iloc[len(forecasts) // 2 :]
-    fc = E.questions_table(
+    fc = questions_table(
         held.head(options["n_forecast"]), "forecast", options["reference_words"] * 4
     )
     return pd.concat([real, fc.assign(topic=np.nan)], ignore_index=True)
@@ -138,12 +100,12 @@ def build_eval_questions(
 
 def retrieve_passages(
     questions: pd.DataFrame,
-    index: R.RetrievalIndex,
-    encoder: R.TextEncoder,
+    index: RetrievalIndex,
+    encoder: TextEncoder,
     options: dict[str, Any],
 ) -> pd.DataFrame:
     """The top-``k`` passages of every question (hybrid dense + BM25 retrieval), with recall hits."""
-    contexts = E.retrieve_contexts(questions, index, encoder, options["k"])
+    contexts = retrieve_contexts(questions, index, encoder, options["k"])
     hit = contexts["hit_topic"].dropna()
     logger.info(
         "Retrieval: topic recall@%d %.2f on %d questions", options["k"], hit.mean(), len(hit)

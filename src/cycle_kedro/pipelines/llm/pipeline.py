@@ -1,41 +1,37 @@
-"""The ``llm`` pipeline: knowledge base → topics, held-out split, retrieval index → RAFT LoRA → evaluation."""
+"""The ``llm`` pipeline: knowledge base → topics, held-out split, retrieval index → RAFT LoRA → evaluation.
+
+Built in namespace ``llm`` (datasets ``llm.kb_split``, ``llm.evaluation``, ...; parameters
+``llm.<group>``); the forecast explanations of each cohort run in ``llm.<cohort>``. Its inputs from
+other pipelines: ``knowledge_base`` (ingestion) and each cohort's next-cycle forecast (forecasting).
+"""
 
 from kedro.pipeline import Node, Pipeline
 
-from .assessment import (
-    answer_base,
-    answer_lora,
-    answer_retrieval_only,
-    score_answers,
-    summarise_evaluation,
-    write_grounded_report,
-)
+from cycle_kedro.cohorts import cohorts
+
+from .answering import answer_base, answer_lora, answer_retrieval_only
+from .assessment import score_answers, summarise_evaluation
 from .curation import write_forecast_qa
 from .grounding import (
     build_eval_questions,
-    build_raft_instructions,
     build_retrieval_index,
     model_question_topics,
     retrieve_passages,
     split_held_out,
 )
-from .training import convert_base_model, train_lora_adapter
+from .report import write_grounded_report
+from .training import build_raft_instructions, convert_base_model, train_lora_adapter
 
-COHORTS = ("fedcycle", "synthetic")
 # the forecasting pipeline's per-woman next-cycle forecast of a cohort (an input of this pipeline)
 FORECAST_DATASET = "forecasting.{cohort}.next_cycle_forecast"
-_FORECAST_QA = {
-    "fedcycle_qa": "llm.fedcycle.forecast_qa",
-    "synthetic_qa": "llm.synthetic.forecast_qa",
-}
 
 
 def _forecast_qa(cohort: str) -> Pipeline:
-    """``write_forecast_qa`` in namespace ``llm.<cohort>`` (parameters ``llm.<cohort>.forecast_qa``)."""
+    """``write_forecast_qa`` in namespace ``<cohort>`` (inside ``llm``: parameters ``llm.<cohort>.forecast_qa``)."""
     template = Pipeline(
         [
             Node(
-                write_forecast_qa,
+                func=write_forecast_qa,
                 inputs=["next_cycle_forecast", "params:forecast_qa"],
                 outputs="forecast_qa",
                 name="write_forecast_qa",
@@ -44,92 +40,88 @@ def _forecast_qa(cohort: str) -> Pipeline:
     )
     return Pipeline(
         template,
-        namespace=f"llm.{cohort}",
+        namespace=cohort,
         inputs={"next_cycle_forecast": FORECAST_DATASET.format(cohort=cohort)},
     )
 
 
-def _grounding() -> Pipeline:
+def _grounding(forecast_qa: dict[str, str]) -> Pipeline:
     """Topics of the KB questions, the held-out split, the index, the held-out questions' passages."""
     return Pipeline(
         [
             Node(
-                model_question_topics,
-                inputs=["knowledge_base", "llm_text_encoder", "params:llm.topics"],
-                outputs=["llm_kb_topics", "llm_topic_terms"],
+                func=model_question_topics,
+                inputs=["knowledge_base", "text_encoder", "params:topics"],
+                outputs=["kb_topics", "topic_terms"],
                 name="model_question_topics",
             ),
             Node(
-                split_held_out,
-                inputs=["llm_kb_topics", "params:llm.split"],
-                outputs="llm_kb_split",
+                func=split_held_out,
+                inputs=["kb_topics", "params:split"],
+                outputs="kb_split",
                 name="split_held_out",
             ),
             Node(
-                build_retrieval_index,
-                inputs=["llm_kb_split", "llm_text_encoder", "params:llm.index"],
-                outputs="llm_retrieval_index",
+                func=build_retrieval_index,
+                inputs=["kb_split", "text_encoder", "params:index"],
+                outputs="retrieval_index",
                 name="build_retrieval_index",
             ),
             Node(
-                build_eval_questions,
-                inputs={
-                    "kb_split": "llm_kb_split",
-                    **_FORECAST_QA,
-                    "options": "params:llm.eval_set",
-                },
-                outputs="llm_eval_questions",
+                func=build_eval_questions,
+                inputs={"kb_split": "kb_split", "options": "params:eval_set", **forecast_qa},
+                outputs="eval_questions",
                 name="build_eval_questions",
             ),
             Node(
-                retrieve_passages,
+                func=retrieve_passages,
                 inputs={
-                    "questions": "llm_eval_questions",
-                    "index": "llm_retrieval_index",
-                    "encoder": "llm_text_encoder",
-                    "options": "params:llm.retrieval",
+                    "questions": "eval_questions",
+                    "index": "retrieval_index",
+                    "encoder": "text_encoder",
+                    "options": "params:retrieval",
                 },
-                outputs="llm_eval_contexts",
+                outputs="eval_contexts",
                 name="retrieve_passages",
             ),
         ]
     )
 
 
-def _training() -> Pipeline:
+def _training(forecast_qa: dict[str, str]) -> Pipeline:
     """The base model, RAFT examples and the LoRA adapter."""
     return Pipeline(
         [
             Node(
-                convert_base_model,
-                inputs=["llm_source_model", "llm_source_tokenizer"],
-                outputs=["llm_base_model", "llm_tokenizer"],
+                func=convert_base_model,
+                inputs=["source_model", "source_tokenizer"],
+                outputs=["base_model", "tokenizer"],
                 name="convert_base_model",
             ),
             Node(
-                build_raft_instructions,
+                func=build_raft_instructions,
                 inputs={
-                    "kb_split": "llm_kb_split",
-                    **_FORECAST_QA,
-                    "index": "llm_retrieval_index",
-                    "encoder": "llm_text_encoder",
-                    "tokenizer": "llm_tokenizer",
-                    "options": "params:llm.raft",
-                    "prompt": "params:llm.prompt",
+                    "kb_split": "kb_split",
+                    "index": "retrieval_index",
+                    "encoder": "text_encoder",
+                    "tokenizer": "tokenizer",
+                    "options": "params:raft",
+                    "prompt": "params:prompt",
+                    **forecast_qa,
                 },
-                outputs="llm_instructions",
+                outputs="instructions",
                 name="build_raft_instructions",
             ),
             Node(
-                train_lora_adapter,
+                func=train_lora_adapter,
                 inputs={
-                    "base_model": "llm_base_model",
-                    "tokenizer": "llm_tokenizer",
-                    "instructions": "llm_instructions",
-                    "lora": "params:llm.lora",
-                    "training": "params:llm.training",
+                    "base_model": "base_model",
+                    "tokenizer": "tokenizer",
+                    "instructions": "instructions",
+                    "lora": "params:lora",
+                    "training": "params:training",
                 },
-                outputs=["llm_lora_adapter", "llm_loss_curve"],
+                outputs=["lora_adapter", "loss_curve"],
                 name="train_lora_adapter",
             ),
         ]
@@ -139,65 +131,61 @@ def _training() -> Pipeline:
 def _evaluation() -> Pipeline:
     """Five systems on the held-out questions, the safety pass and scores, tables and the report."""
     generation = {
-        "tokenizer": "llm_tokenizer",
-        "contexts": "llm_eval_contexts",
-        "options": "params:llm.generation",
-        "prompt": "params:llm.prompt",
+        "tokenizer": "tokenizer",
+        "contexts": "eval_contexts",
+        "options": "params:generation",
+        "prompt": "params:prompt",
     }
     return Pipeline(
         [
             Node(
-                answer_base,
-                inputs={"base_model": "llm_base_model", **generation},
-                outputs="llm_base_answers",
+                func=answer_base,
+                inputs={"base_model": "base_model", **generation},
+                outputs="base_answers",
                 name="answer_base",
             ),
             Node(
-                answer_lora,
-                inputs={
-                    "base_model": "llm_base_model",
-                    "adapter": "llm_lora_adapter",
-                    **generation,
-                },
-                outputs="llm_lora_answers",
+                func=answer_lora,
+                inputs={"base_model": "base_model", "adapter": "lora_adapter", **generation},
+                outputs="lora_answers",
                 name="answer_lora",
             ),
             Node(
-                answer_retrieval_only,
-                inputs="llm_eval_contexts",
-                outputs="llm_retrieval_answers",
+                func=answer_retrieval_only,
+                inputs="eval_contexts",
+                outputs="retrieval_answers",
                 name="answer_retrieval_only",
             ),
             Node(
-                score_answers,
+                func=score_answers,
                 inputs={
-                    "base": "llm_base_answers",
-                    "lora": "llm_lora_answers",
-                    "retrieval": "llm_retrieval_answers",
-                    "contexts": "llm_eval_contexts",
+                    "base": "base_answers",
+                    "lora": "lora_answers",
+                    "retrieval": "retrieval_answers",
+                    "contexts": "eval_contexts",
                     "bertscore_encoder": "bertscore_encoder",
-                    "options": "params:llm.evaluation",
-                    "prompt": "params:llm.prompt",
+                    "options": "params:evaluation",
+                    "prompt": "params:prompt",
                 },
-                outputs="llm_answer_scores",
+                outputs="answer_scores",
                 name="score_answers",
             ),
             Node(
-                summarise_evaluation,
-                inputs=["llm_answer_scores", "params:llm.evaluation"],
-                outputs=["llm_evaluation", "llm_forecast_evaluation", "llm_metrics"],
+                func=summarise_evaluation,
+                inputs=["answer_scores", "params:evaluation"],
+                outputs=["evaluation", "forecast_evaluation", "metrics"],
                 name="summarise_evaluation",
             ),
             Node(
-                write_grounded_report,
+                func=write_grounded_report,
                 inputs={
-                    "evaluation": "llm_evaluation",
-                    "forecast_evaluation": "llm_forecast_evaluation",
-                    "topics": "llm_topic_terms",
-                    "scores": "llm_answer_scores",
-                    "options": "params:llm.evaluation",
+                    "evaluation": "evaluation",
+                    "forecast_evaluation": "forecast_evaluation",
+                    "topics": "topic_terms",
+                    "scores": "answer_scores",
+                    "options": "params:evaluation",
                 },
-                outputs="llm_samples",
+                outputs="samples",
                 name="write_grounded_report",
             ),
         ]
@@ -206,5 +194,12 @@ def _evaluation() -> Pipeline:
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Forecast explanations, grounding in the knowledge base, RAFT LoRA training, evaluation."""
-    forecasts = sum((_forecast_qa(c) for c in COHORTS), Pipeline([]))
-    return forecasts + _grounding() + _training() + _evaluation()
+    names = [c.name for c in cohorts(forecast_qa=True)]
+    # the forecast Q&A tables in cohort order (fedcycle before synthetic): argument <cohort>_qa
+    forecast_qa = {f"{name}_qa": f"{name}.forecast_qa" for name in names}
+    explanations = sum((_forecast_qa(name) for name in names), Pipeline([]))
+    return Pipeline(
+        explanations + _grounding(forecast_qa) + _training(forecast_qa) + _evaluation(),
+        namespace="llm",
+        inputs={"knowledge_base", *(FORECAST_DATASET.format(cohort=name) for name in names)},
+    )

@@ -1,6 +1,6 @@
 """Model helpers: chat formatting, answer-masked encoding, the LoRA training loop, scoring, decoding.
 
-``torch``/``transformers``/``peft`` are imported inside the functions (style rule 8).
+``torch``/``transformers`` are imported inside the functions (style rule 8).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ IGNORE = -100
 def resolve_device(name: str) -> str:
     """``auto`` → ``cuda`` when available, else ``cpu``; anything else unchanged.
 
-    torch's CPU threads are not set here: ``RuntimeHooks`` set them from ``runtime.yml``.
+    torch's CPU threads are not set here: :func:`cycle_kedro.hooks.set_torch_threads` sets them
+    from ``runtime.yml`` (for a pipeline run and for ``cycle-ask``).
     """
     import torch  # noqa: PLC0415
 
@@ -242,7 +243,9 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
         c_ids = tokenizer(c, add_special_tokens=False)["input_ids"]
         keep_c = c_ids[: max_length - 1]
         keep_p = p_ids[-max(max_length - len(keep_c), 1) :]
-        rows.append((keep_p, keep_c, len(p_ids) - len(keep_p), len(c_ids) - len(keep_c), len(c_ids)))
+        rows.append(
+            (keep_p, keep_c, len(p_ids) - len(keep_p), len(c_ids) - len(keep_c), len(c_ids))
+        )
     order = sorted(range(len(rows)), key=lambda i: (len(rows[i][0]) + len(rows[i][1]), i))
     answers, nll, count = [""] * len(rows), [0.0] * len(rows), [0] * len(rows)
     starts = range(0, len(order), batch_size)
@@ -266,7 +269,9 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
                 logits_to_keep=ref_width + 1,
             )  # fmt: skip
             # logits at positions width-1 … width+ref_width-1 predict the reference tokens
-            s, n = token_nll(out.logits, torch.tensor([[IGNORE, *lab] for lab in labels], device=device))
+            s, n = token_nll(
+                out.logits, torch.tensor([[IGNORE, *lab] for lab in labels], device=device)
+            )
             cache = out.cache
             cache.crop(-(ref_width + 1))  # keep the prompt minus its last token (decoding feeds it)
             generated = model.generate(
@@ -276,7 +281,9 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
             )  # fmt: skip
         for j, i in enumerate(idx):
             nll[i], count[i] = float(s[j]), int(n[j])
-            answers[i] = tokenizer.decode(generated[j, width:].tolist(), skip_special_tokens=True).strip()
+            answers[i] = tokenizer.decode(
+                generated[j, width:].tolist(), skip_special_tokens=True
+            ).strip()
     scores = pd.DataFrame({
         "nll": nll, "n_tokens": count, "ref_tokens": [r[4] for r in rows],
         "ref_tokens_cut": [r[3] for r in rows], "prompt_tokens_cut": [r[2] for r in rows],

@@ -1,12 +1,16 @@
 """Evaluation of grounded answers: systems side by side, per-answer rows, paired bootstrap CIs.
 
-Systems (names used in every table): ``base``, ``base_rag``, ``lora``, ``lora_rag``, ``retrieval``
-(the top passage as the answer). Every system answers the same questions; the per-answer table has
-one row per (system, question) with the raw and the safety-passed answer, its sources, flags, the
-reference-answer NLL given the system's own prompt (no reference token is cut: the prompt is cut
-from the left if needed and both cuts are counted), ROUGE-L, BERTScore F1 and abstention.
-Summaries pool perplexity (exp of total NLL / tokens) and take corpus BLEU; each difference to
-``base`` gets a paired bootstrap 95% CI (questions resampled with replacement, same draws for all).
+Every system (:data:`~cycle_kedro.assistant.systems.SYSTEMS`) answers the same questions; the
+per-answer table has one row per (system, question) with the raw and the safety-passed answer, its
+sources, flags, the reference-answer NLL given the system's own prompt (no reference token is cut:
+the prompt is cut from the left if needed and both cuts are counted), ROUGE-L, BERTScore F1 and
+abstention. Summaries pool perplexity (exp of total NLL / tokens) and take corpus BLEU; each
+difference to ``base`` gets a paired bootstrap 95% CI (questions resampled with replacement, same
+draws for all).
+
+The steps: :func:`questions_table` → :func:`~cycle_kedro.assistant.retrieval.retrieve_contexts` →
+:func:`answer_questions` → :func:`assess_answers` → :func:`summarise`. :func:`run_systems` runs
+them all on any Q&A table (``cycle-ask --eval``); the llm pipeline's nodes run them one by one.
 """
 
 from __future__ import annotations
@@ -18,17 +22,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import metrics as M
-from . import modeling as T
-from . import rag as G
-from . import safety as S
+from .metrics import (
+    bertscore_f1_scores,
+    bleu,
+    bleu_from_statistics,
+    bleu_statistics,
+    rouge_l_scores,
+)
+from .modeling import chat_pair, perplexity, resolve_device, score_and_generate
+from .prompting import cited_sources, is_abstention, reference_head, user_message
+from .retrieval import context_passages, retrieve_contexts
+from .safety import claimed_numbers, find_invented, safety_pass
+from .systems import check_systems, model_of, system_models, uses_retrieval
 
 if TYPE_CHECKING:
+    from .adapter import LoraAdapter
     from .retrieval import RetrievalIndex, TextEncoder
 
 logger = logging.getLogger(__name__)
 
-SYSTEMS = ("base", "base_rag", "lora", "lora_rag", "retrieval")
 QUESTION_COLUMNS = [
     "question_id",
     "kind",
@@ -54,7 +66,7 @@ def questions_table(df: pd.DataFrame, kind: str, reference_words: int) -> pd.Dat
     answer = (
         df["answer"].fillna("").astype(str) if "answer" in df else pd.Series("", index=df.index)
     )
-    out["reference"] = answer.map(lambda a: G.reference_head(a, reference_words))
+    out["reference"] = answer.map(lambda a: reference_head(a, reference_words))
     for col in ("qtype", "focus", "doc_id", "url"):
         out[col] = df[col].fillna("").astype(str) if col in df else ""
     if "source" in df:  # a user's file: a URL or a MedQuAD document id
@@ -71,88 +83,14 @@ def questions_table(df: pd.DataFrame, kind: str, reference_words: int) -> pd.Dat
     )[QUESTION_COLUMNS]
 
 
-def retrieve_contexts(
-    questions: pd.DataFrame, index: RetrievalIndex, encoder: TextEncoder, k: int
-) -> pd.DataFrame:
-    """Add the top-``k`` passages (ids, texts, foci, URLs, documents) of every non-forecast question."""
-    ask = questions["kind"] != "forecast"
-    hits = index.search(questions.loc[ask, "question"].tolist(), encoder, k=k)
-    empty: list = []
-    cols = {
-        "passage_ids": [],
-        "passage_texts": [],
-        "passage_foci": [],
-        "passage_urls": [],
-        "passage_docs": [],
-    }
-    it = iter(hits)
-    for use in ask:
-        h = next(it) if use else None
-        for key, src in (("passage_ids", "passage_id"), ("passage_texts", "text"), ("passage_foci", "focus"),
-                         ("passage_urls", "url"), ("passage_docs", "doc_id")):  # fmt: skip
-            cols[key].append(h[src].tolist() if h is not None else list(empty))
-    out = questions.assign(**cols)
-    return out.assign(**_retrieval_hits(out, index))
-
-
-def _siblings(a: str, b: str) -> bool:
-    """Two foci about the same condition: one's words contain the other's ("ovarian cancer",
-    "childhood ovarian cancer"), compared case- and punctuation-insensitively."""
-    from .topics import focus_key  # noqa: PLC0415
-
-    x, y = set(focus_key(a).split()), set(focus_key(b).split())
-    return bool(x) and bool(y) and (x <= y or y <= x)
-
-
-def _retrieval_hits(contexts: pd.DataFrame, index: RetrievalIndex) -> dict[str, list]:
-    """Per question: does the index hold a sibling document, and did the top k retrieve one?
-
-    A sibling is a passage whose focus is the question's focus, broader or narrower (see
-    :func:`_siblings`; the held-out split never leaves the very same focus in the index).
-    ``hit_topic``: a passage of the question's embedding topic was retrieved (needs ``topic`` on
-    both the questions and the index passages; NaN otherwise).
-    """
-    foci = sorted(set(index.passages["focus"]))
-    has_sibling, hit_focus, hit_topic = [], [], []
-    topic_of = dict(
-        zip(
-            index.passages["passage_id"],
-            index.passages.get("topic", pd.Series(dtype=float)),
-            strict=False,
-        )
-    )
-    for _, r in contexts.iterrows():
-        focus = r["focus"] or ""
-        sib = r["kind"] != "forecast" and bool(focus) and any(_siblings(focus, f) for f in foci)
-        has_sibling.append(sib)
-        hit_focus.append(
-            float(any(_siblings(focus, f) for f in r["passage_foci"])) if sib else np.nan
-        )
-        t = r.get("topic", np.nan)
-        found = [topic_of.get(p) for p in r["passage_ids"]]
-        hit_topic.append(
-            float(t in found) if pd.notna(t) and topic_of and r["kind"] != "forecast" else np.nan
-        )
-    return {"has_sibling": has_sibling, "hit_focus": hit_focus, "hit_topic": hit_topic}
-
-
-def _passages(row: pd.Series) -> list[dict[str, str]]:
-    return [
-        {"focus": f, "text": t, "url": u}
-        for f, t, u in zip(
-            row["passage_foci"], row["passage_texts"], row["passage_urls"], strict=True
-        )
-    ]
-
-
 def system_prompts(
     contexts: pd.DataFrame, tokenizer: Any, prompt: dict[str, Any], use_retrieval: bool
 ) -> tuple[list[str], list[str]]:
     """(prompt, completion) of every question in the tokenizer's chat format, with or without sources."""
     pairs = [
-        T.chat_pair(
+        chat_pair(
             tokenizer, prompt["system"],
-            G.user_message(r["question"], _passages(r) if use_retrieval else [], prompt),
+            user_message(r["question"], context_passages(r) if use_retrieval else [], prompt),
             r["reference"],
         )
         for _, r in contexts.iterrows()
@@ -172,16 +110,16 @@ def answer_with_model(
     """Raw greedy answers and reference NLL of one model's systems on every question.
 
     ``systems`` maps a system name to whether it shows the retrieved passages. All prompts go
-    through one :func:`modeling.score_and_generate` call (a progress bar), so a prompt two systems
+    through one :func:`~cycle_kedro.assistant.modeling.score_and_generate` call (a progress bar), so a prompt two systems
     share (a question without passages) is answered once.
     """
-    device = T.resolve_device(options["device"])
+    device = resolve_device(options["device"])
     prompts, completions = [], []
     for use_retrieval in systems.values():
         p, c = system_prompts(contexts, tokenizer, prompt, use_retrieval)
         prompts += p
         completions += c
-    answers, scored = T.score_and_generate(
+    answers, scored = score_and_generate(
         model, tokenizer, prompts, completions, max_new_tokens=options["max_new_tokens"],
         batch_size=options["batch_size"], device=device, max_length=options["max_length"],
         progress=f"answer {'/'.join(systems)}",
@@ -206,6 +144,37 @@ def answer_with_retrieval(contexts: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
+def answer_questions(
+    contexts: pd.DataFrame,
+    systems: list[str] | tuple[str, ...],
+    *,
+    models: dict[str, Any],
+    tokenizer: Any,
+    options: dict[str, Any],
+    prompt: dict[str, Any],
+) -> pd.DataFrame:
+    """Raw answers of ``systems`` on every question, system by system in the order of ``systems``.
+
+    ``models`` maps a model name (:func:`~cycle_kedro.assistant.systems.model_of`) to the model
+    (see :func:`~cycle_kedro.assistant.systems.system_models`); each model answers its systems in
+    one :func:`answer_with_model` call; ``retrieval`` answers with the top passage.
+    """
+    parts = []
+    for name, model in models.items():
+        chosen = {s: uses_retrieval(s) for s in systems if model_of(s) == name}
+        if chosen:
+            parts.append(
+                answer_with_model(
+                    model, tokenizer, contexts, chosen, options=options, prompt=prompt
+                )
+            )
+    if "retrieval" in systems:
+        parts.append(answer_with_retrieval(contexts))
+    answers = pd.concat(parts, ignore_index=True)
+    rank = answers["system"].map({s: i for i, s in enumerate(systems)})
+    return answers.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
 def apply_safety(
     answers: pd.DataFrame,
     contexts: pd.DataFrame,
@@ -218,12 +187,12 @@ def apply_safety(
     rows = []
     for r in answers.itertuples(index=False):
         c = ctx.loc[r.question_id]
-        shown = _passages(c) if r.used_retrieval else []
+        shown = context_passages(c) if r.used_retrieval else []
         allowed = " ".join([c["allowed"], *(p["text"] for p in shown)])
-        res = S.safety_pass(r.raw_answer, c["question"], allowed, rule, qtype=c["qtype"])
-        abstained = G.is_abstention(res.answer, prompt["abstain"])
+        res = safety_pass(r.raw_answer, c["question"], allowed, rule, qtype=c["qtype"])
+        abstained = is_abstention(res.answer, prompt["abstain"])
         rows.append({
-            "answer": res.answer, "sources": [] if abstained else G.cited_sources(res.answer, shown, min_overlap),
+            "answer": res.answer, "sources": [] if abstained else cited_sources(res.answer, shown, min_overlap),
             "flag_numbers": len(res.numbers), "flag_contacts": len(res.contacts),
             "flag_phones": len(res.phones), "flag_urls": len(res.urls), "flag_emails": len(res.emails),
             "flagged": res.flagged, "replaced": res.replaced, "pointer_added": res.pointer_added,
@@ -236,17 +205,17 @@ def apply_safety(
 
 def _supported_share(raw: str, flagged: list[str]) -> float:
     """Share of the raw answer's stated numbers that the allowed texts support (NaN: none stated)."""
-    n = len(S.claimed_numbers(raw))
+    n = len(claimed_numbers(raw))
     return 1 - len(flagged) / n if n else float("nan")
 
 
 def _residual_contacts(answer: str, allowed: str) -> int:
-    left = S.find_invented(answer, allowed)
+    left = find_invented(answer, allowed)
     return len(left["phones"]) + len(left["urls"]) + len(left["emails"])
 
 
 def score_rows(
-    answers: pd.DataFrame, contexts: pd.DataFrame, bertscore: Any, options: dict[str, Any]
+    answers: pd.DataFrame, contexts: pd.DataFrame, bertscore_encoder: Any
 ) -> pd.DataFrame:
     """Per-answer ROUGE-L, BERTScore F1 and retrieval hits against the references (where given)."""
     df = answers.merge(contexts, on="question_id", how="left", validate="many_to_one")
@@ -255,9 +224,25 @@ def score_rows(
     df["bertscore_f1"] = np.nan
     if has_ref.any():
         preds, refs = df.loc[has_ref, "answer"].tolist(), df.loc[has_ref, "reference"].tolist()
-        df.loc[has_ref, "rouge_l"] = M.rouge_l_scores(preds, refs)
-        df.loc[has_ref, "bertscore_f1"] = bertscore(preds, refs)
+        df.loc[has_ref, "rouge_l"] = rouge_l_scores(preds, refs)
+        df.loc[has_ref, "bertscore_f1"] = bertscore_f1_scores(preds, refs, bertscore_encoder)
     return df
+
+
+def assess_answers(
+    answers: pd.DataFrame,
+    contexts: pd.DataFrame,
+    bertscore_encoder: Any,
+    options: dict[str, Any],
+    prompt: dict[str, Any],
+) -> pd.DataFrame:
+    """Per-answer rows: the safety pass (flags, final answer, sources), ROUGE-L, BERTScore F1, NLL.
+
+    ``options``: the ``llm.evaluation`` group (``safety``, ``cite_min_overlap``);
+    ``bertscore_encoder``: a ``bert_score.BERTScorer`` (dataset ``llm.bertscore_encoder``).
+    """
+    safe = apply_safety(answers, contexts, options["safety"], prompt, options["cite_min_overlap"])
+    return score_rows(safe, contexts, bertscore_encoder)
 
 
 def _summary(part: pd.DataFrame) -> dict[str, float]:
@@ -265,10 +250,10 @@ def _summary(part: pd.DataFrame) -> dict[str, float]:
     refs = part["reference"].str.len() > 0
     return {
         "n": len(part),
-        "perplexity": T.perplexity(float(part["nll"].sum()), int(part["n_tokens"].sum()))
+        "perplexity": perplexity(float(part["nll"].sum()), int(part["n_tokens"].sum()))
         if scored
         else np.nan,
-        "bleu": M.bleu(part.loc[refs, "answer"].tolist(), part.loc[refs, "reference"].tolist())
+        "bleu": bleu(part.loc[refs, "answer"].tolist(), part.loc[refs, "reference"].tolist())
         if refs.any()
         else np.nan,
         "rouge_l": float(part["rouge_l"].mean()),
@@ -332,10 +317,12 @@ def _paired_ci(
             np.exp(na[draws].sum(1) / ta[draws].sum(1) - nb[draws].sum(1) / tb[draws].sum(1)) - 1
         )
     elif metric == "bleu":
-        sa, sb = (M.bleu_statistics(p["answer"].tolist(), p["reference"].tolist()) for p in (part, base))
-        point = M.bleu_from_statistics(sa.sum(0)) - M.bleu_from_statistics(sb.sum(0))
+        sa, sb = (
+            bleu_statistics(p["answer"].tolist(), p["reference"].tolist()) for p in (part, base)
+        )
+        point = bleu_from_statistics(sa.sum(0)) - bleu_from_statistics(sb.sum(0))
         boots = np.array([
-            M.bleu_from_statistics(a) - M.bleu_from_statistics(b)
+            bleu_from_statistics(a) - bleu_from_statistics(b)
             for a, b in zip(sa[draws].sum(1), sb[draws].sum(1), strict=True)
         ])  # fmt: skip
     else:
@@ -353,41 +340,28 @@ def run_systems(
     systems: list[str],
     *,
     base_model: Any,
-    adapter: Any,
+    adapter: LoraAdapter | None,
     tokenizer: Any,
     index: RetrievalIndex,
     encoder: TextEncoder,
-    bertscore: Any,
+    bertscore_encoder: Any,
     params: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Answer and score ``questions`` with each of ``systems``: (per-answer rows, summary table).
 
-    The entry point for any Q&A table (``cycle-ask --eval``); ``params`` is the ``llm`` parameter
-    group (``retrieval``, ``generation``, ``prompt``, ``evaluation``). The adapter is attached to a
-    copy of ``base_model`` (``base_model`` is unchanged).
+    The entry point for any Q&A table (:func:`questions_table`; ``cycle-ask --eval``); ``params``
+    is the ``llm`` parameter group (``retrieval``, ``generation``, ``prompt``, ``evaluation``). The
+    adapter is attached to a copy of ``base_model`` (``base_model`` is unchanged). The summary
+    covers the answers with a reference (with CIs against ``base`` when it is among the systems).
     """
-    unknown = sorted(set(systems) - set(SYSTEMS))
-    if unknown:
-        raise ValueError(f"unknown system(s) {unknown}; choose from {list(SYSTEMS)}")
+    check_systems(systems)
     contexts = retrieve_contexts(questions, index, encoder, params["retrieval"]["k"])
-    gen, prompt, ev = params["generation"], params["prompt"], params["evaluation"]
-    parts = []
-    models = {"base": base_model}
-    if {"lora", "lora_rag"} & set(systems):
-        from cycle_kedro.datasets.hf import attach_adapter  # noqa: PLC0415
-
-        models["lora"] = attach_adapter(base_model, adapter, merge=True)
-    for name, model in models.items():
-        chosen = {s: s.endswith("_rag") for s in systems if s.split("_")[0] == name}
-        if chosen:
-            parts.append(answer_with_model(model, tokenizer, contexts, chosen, options=gen, prompt=prompt))
-    if "retrieval" in systems:
-        parts.append(answer_with_retrieval(contexts))
-    answers = pd.concat(parts, ignore_index=True)
-    rank = answers["system"].map({s: i for i, s in enumerate(systems)})
-    answers = answers.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
-    safe = apply_safety(answers, contexts, ev["safety"], prompt, ev["cite_min_overlap"])
-    scores = score_rows(safe, contexts, bertscore, ev)
+    prompt, ev = params["prompt"], params["evaluation"]
+    answers = answer_questions(
+        contexts, systems, models=system_models(base_model, adapter, systems), tokenizer=tokenizer,
+        options=params["generation"], prompt=prompt,
+    )  # fmt: skip
+    scores = assess_answers(answers, contexts, bertscore_encoder, ev, prompt)
     has_ref = scores["reference"].str.len() > 0
     summary = (
         summarise(scores[has_ref], ev["n_bootstrap"], ev["seed"])

@@ -7,6 +7,8 @@
 * :class:`Bm25` — Okapi BM25 on a scikit-learn count matrix (k1, b as in Robertson & Zaragoza).
 * :class:`RetrievalIndex` — passages + dense matrix + BM25; ``search`` fuses the two rankings with
   reciprocal-rank fusion (RRF, Cormack et al. 2009: score = sum 1 / (k + rank)).
+* :func:`retrieve_contexts` — a question table with its top-``k`` passages and recall hits;
+  :func:`context_passages` — one row's passages as the prompt shows them.
 
 ``torch``/``transformers``/``sklearn`` are imported inside the functions (style rule 8).
 """
@@ -20,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from .topics import focus_key
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -203,3 +207,76 @@ def build_index(
         passages=passages.reset_index(drop=True), embeddings=embeddings, bm25=bm25,
         encoder_path=encoder.path, rrf_k=options.get("rrf_k", 60),
     )  # fmt: skip
+
+
+def retrieve_contexts(
+    questions: pd.DataFrame, index: RetrievalIndex, encoder: TextEncoder, k: int
+) -> pd.DataFrame:
+    """Add the top-``k`` passages (ids, texts, foci, URLs, documents) of every non-forecast question."""
+    ask = questions["kind"] != "forecast"
+    hits = index.search(questions.loc[ask, "question"].tolist(), encoder, k=k)
+    empty: list = []
+    cols = {
+        "passage_ids": [],
+        "passage_texts": [],
+        "passage_foci": [],
+        "passage_urls": [],
+        "passage_docs": [],
+    }
+    it = iter(hits)
+    for use in ask:
+        h = next(it) if use else None
+        for key, src in (("passage_ids", "passage_id"), ("passage_texts", "text"), ("passage_foci", "focus"),
+                         ("passage_urls", "url"), ("passage_docs", "doc_id")):  # fmt: skip
+            cols[key].append(h[src].tolist() if h is not None else list(empty))
+    out = questions.assign(**cols)
+    return out.assign(**_retrieval_hits(out, index))
+
+
+def context_passages(row: pd.Series) -> list[dict[str, str]]:
+    """The passages of one :func:`retrieve_contexts` row as the prompt shows them (focus, text, URL)."""
+    return [
+        {"focus": f, "text": t, "url": u}
+        for f, t, u in zip(
+            row["passage_foci"], row["passage_texts"], row["passage_urls"], strict=True
+        )
+    ]
+
+
+def _siblings(a: str, b: str) -> bool:
+    """Two foci about the same condition: one's words contain the other's ("ovarian cancer",
+    "childhood ovarian cancer"), compared case- and punctuation-insensitively."""
+    x, y = set(focus_key(a).split()), set(focus_key(b).split())
+    return bool(x) and bool(y) and (x <= y or y <= x)
+
+
+def _retrieval_hits(contexts: pd.DataFrame, index: RetrievalIndex) -> dict[str, list]:
+    """Per question: does the index hold a sibling document, and did the top k retrieve one?
+
+    A sibling is a passage whose focus is the question's focus, broader or narrower (see
+    :func:`_siblings`; the held-out split never leaves the very same focus in the index).
+    ``hit_topic``: a passage of the question's embedding topic was retrieved (needs ``topic`` on
+    both the questions and the index passages; NaN otherwise).
+    """
+    foci = sorted(set(index.passages["focus"]))
+    has_sibling, hit_focus, hit_topic = [], [], []
+    topic_of = dict(
+        zip(
+            index.passages["passage_id"],
+            index.passages.get("topic", pd.Series(dtype=float)),
+            strict=False,
+        )
+    )
+    for _, r in contexts.iterrows():
+        focus = r["focus"] or ""
+        sib = r["kind"] != "forecast" and bool(focus) and any(_siblings(focus, f) for f in foci)
+        has_sibling.append(sib)
+        hit_focus.append(
+            float(any(_siblings(focus, f) for f in r["passage_foci"])) if sib else np.nan
+        )
+        t = r.get("topic", np.nan)
+        found = [topic_of.get(p) for p in r["passage_ids"]]
+        hit_topic.append(
+            float(t in found) if pd.notna(t) and topic_of and r["kind"] != "forecast" else np.nan
+        )
+    return {"has_sibling": has_sibling, "hit_focus": hit_focus, "hit_topic": hit_topic}

@@ -5,31 +5,12 @@ BLEU and ROUGE-L are on a 0-100 scale (as in the study's table), BERTScore F1 on
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
     from bert_score import BERTScorer
-
-logger = logging.getLogger(__name__)
-
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-
-
-def numbers_supported(prediction: str, sources: str) -> float:
-    """Share of the numbers in ``prediction`` that also occur in ``sources`` (question + reference).
-
-    A check the n-gram metrics miss: a fluent forecast explanation with another woman's numbers.
-    NaN when the prediction contains no number.
-    """
-    found = [float(x) for x in _NUMBER.findall(prediction)]
-    if not found:
-        return float("nan")
-    allowed = {float(x) for x in _NUMBER.findall(sources)}
-    return sum(x in allowed for x in found) / len(found)
 
 
 def bleu(predictions: list[str], references: list[str]) -> float:
@@ -71,15 +52,10 @@ def rouge_l_scores(predictions: list[str], references: list[str]) -> list[float]
     ]
 
 
-def rouge_l(predictions: list[str], references: list[str]) -> float:
-    """Mean ROUGE-L F-measure over pairs, 0-100 (NaN for no pairs)."""
-    return float(np.mean(rouge_l_scores(predictions, references))) if predictions else float("nan")
-
-
 def bertscore_f1_scores(
     predictions: list[str], references: list[str], encoder: BERTScorer, batch_size: int = 32
 ) -> list[float]:
-    """BERTScore F1 of each pair with a loaded encoder (``bertscore_encoder``; no baseline rescaling).
+    """BERTScore F1 of each pair with a loaded encoder (dataset ``llm.bertscore_encoder``; no baseline rescaling).
 
     Score every model's answers in one call: the sentences are embedded in length-sorted batches.
     """
@@ -89,9 +65,3 @@ def bertscore_f1_scores(
     cands = [p if p.strip() else "." for p in predictions]
     _, _, f1 = encoder.score(cands, references, batch_size=batch_size)
     return [float(v) for v in f1]
-
-
-def bertscore_f1(predictions: list[str], references: list[str], encoder: BERTScorer) -> float:
-    """Mean BERTScore F1 over pairs (NaN for no pairs)."""
-    scores = bertscore_f1_scores(predictions, references, encoder)
-    return float(np.mean(scores)) if scores else float("nan")

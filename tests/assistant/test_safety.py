@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cycle_kedro.pipelines.llm import safety as S
+from cycle_kedro.assistant import safety
 
 RULE = {
     "action": "remove",
@@ -21,7 +21,7 @@ def test_invented_number_and_phone_are_flagged_and_removed():
     answer = (
         "Up to 80% of women get cramps. Call 1-800-994-9662 for help. Most have 12 cycles a year."
     )
-    res = S.safety_pass(
+    res = safety.safety_pass(
         answer, "What are cramps?", "Cramps affect many women; 12 cycles a year.", RULE
     )
     assert res.numbers == ["80"]
@@ -34,38 +34,42 @@ def test_invented_number_and_phone_are_flagged_and_removed():
 def test_supported_numbers_contacts_and_roundings_pass():
     allowed = "Predicted 28.6 days (80% interval 24.4 to 32.9). Call (301) 555-1234 or see www.nichd.nih.gov."
     answer = "About 29 days, between 24 and 33, 80% of the time. Call 301-555-1234 or https://www.nichd.nih.gov/."
-    res = S.safety_pass(answer, "When is my next period?", allowed, RULE)
+    res = safety.safety_pass(answer, "When is my next period?", allowed, RULE)
     assert not res.flagged and res.answer == answer
 
 
 def test_invented_email_and_url_flagged_and_replace_rule():
     answer = "Write to help@clinic.com or visit periodfacts.org today."
-    res = S.safety_pass(answer, "Where can I learn more?", "", {**RULE, "action": "replace"})
+    res = safety.safety_pass(answer, "Where can I learn more?", "", {**RULE, "action": "replace"})
     assert res.emails == ["help@clinic.com"] and res.urls == ["periodfacts.org"]
     assert res.replaced and res.answer == RULE["replace_text"]
-    flag_only = S.safety_pass(answer, "Where can I learn more?", "", {**RULE, "action": "flag"})
+    flag_only = safety.safety_pass(
+        answer, "Where can I learn more?", "", {**RULE, "action": "flag"}
+    )
     assert flag_only.flagged and flag_only.answer == answer
 
 
 def test_symptom_questions_end_with_the_clinician_pointer():
-    res = S.safety_pass("It can cause cramps.", "What are the symptoms of endometriosis?", "", RULE)
+    res = safety.safety_pass(
+        "It can cause cramps.", "What are the symptoms of endometriosis?", "", RULE
+    )
     assert res.pointer_added and res.answer.endswith("Please see a clinician.")
-    by_qtype = S.safety_pass("It varies.", "What is PCOS?", "", RULE, qtype="symptoms")
+    by_qtype = safety.safety_pass("It varies.", "What is PCOS?", "", RULE, qtype="symptoms")
     assert by_qtype.pointer_added
-    assert not S.safety_pass("It varies.", "What is PCOS?", "", RULE).pointer_added
+    assert not safety.safety_pass("It varies.", "What is PCOS?", "", RULE).pointer_added
 
 
 def test_unknown_action_is_an_error():
     with pytest.raises(ValueError, match="flag, remove or replace"):
-        S.safety_pass("x 5", "q", "", {**RULE, "action": "drop"})
+        safety.safety_pass("x 5", "q", "", {**RULE, "action": "drop"})
 
 
 def test_list_enumerators_and_source_markers_are_not_invented_numbers():
     answer = "Treatments include:\n1. Surgery [1]\n2) Radiation for 6 weeks [2]"
-    res = S.safety_pass(answer, "What are the treatments?", "surgery, radiation", RULE)
+    res = safety.safety_pass(answer, "What are the treatments?", "surgery, radiation", RULE)
     assert res.numbers == ["6"]
     assert res.answer.startswith("Treatments include:\n1. Surgery [1]") and "[2]" in res.answer
 
 
 def test_claimed_numbers_leave_out_contacts_and_markers():
-    assert S.claimed_numbers("1. Call 301-555-1234 [2]; 35% of 1,200 women") == ["35", "1,200"]
+    assert safety.claimed_numbers("1. Call 301-555-1234 [2]; 35% of 1,200 women") == ["35", "1,200"]

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cycle_kedro.pipelines.llm import evaluation as E
-from cycle_kedro.pipelines.llm import rag as G
+from cycle_kedro.assistant.evaluation import questions_table, summarise
 
 
 def _rows(system: str, rouge: list[float], nll: list[float], flagged: list[bool]) -> pd.DataFrame:
@@ -26,7 +25,7 @@ def test_paired_differences_and_cis():
     base = _rows("base", [10, 20, 30, 40], [2.0, 2.0, 2.0, 2.0], [True, False, False, False])
     better = _rows("lora_rag", [20, 30, 40, 50], [1.0, 1.0, 1.0, 1.0], [False] * 4)
     noisy = _rows("base_rag", [0, 40, 30, 60], [2.0, 2.0, 2.0, 2.0], [True, False, False, False])
-    table = E.summarise(pd.concat([base, better, noisy]), n_boot=300, seed=0).set_index("system")
+    table = summarise(pd.concat([base, better, noisy]), n_boot=300, seed=0).set_index("system")
     assert table.loc["base", "perplexity"] == pytest.approx(math.exp(1.0))  # 8 nats / 8 tokens
     r = table.loc["lora_rag"]
     # every question gains exactly 10 points: the CI is the point
@@ -38,37 +37,13 @@ def test_paired_differences_and_cis():
     assert "d_rouge_l" not in table.columns or pd.isna(table.loc["base", "d_rouge_l"])
 
 
-def test_reference_head_and_citations():
-    text = "First sentence here. Second one is longer than that. Third."
-    assert G.reference_head(text, 6) == "First sentence here."
-    assert G.reference_head(text, 100) == text
-    passages = [
-        {"focus": "A", "text": "cramps happen before a period", "url": "u1"},
-        {"focus": "B", "text": "bones get weak", "url": "u2"},
-    ]
-    assert G.cited_sources("Cramps happen before your period.", passages, 0.5) == ["u1"]
-    assert G.cited_sources("Something else entirely.", passages, 0.5) == ["u1"]  # top passage
-    assert G.cited_sources("anything", [], 0.5) == []
-    assert G.is_abstention(
-        "I don't know; please ask a clinician.", "I don't know; please ask a clinician."
-    )
-    assert not G.is_abstention("Cramps are common.", "I don't know; please ask a clinician.")
-
-
 def test_questions_table_reads_a_users_source():
     df = pd.DataFrame({
         "question": ["q1", "q2"], "answer": ["One. Two.", None],
         "source": ["https://medlineplus.gov/x.html", "4_MPlus_Health_Topics_QA/0000917.xml"],
     })  # fmt: skip
-    out = E.questions_table(df, "user", 1)
+    out = questions_table(df, "user", 1)
     assert out["url"].tolist() == ["https://medlineplus.gov/x.html", ""]
     assert out["doc_id"].tolist() == ["", "4_MPlus_Health_Topics_QA/0000917.xml"]
     assert out["reference"].tolist() == ["One.", ""]
     assert out["question_id"].tolist() == ["user-0", "user-1"]
-
-
-def test_sibling_foci_are_broader_or_narrower_names_of_one_condition():
-    assert E._siblings("Ovarian Cancer", "childhood ovarian cancer")  # noqa: SLF001
-    assert E._siblings("PCOS", "pcos!")  # noqa: SLF001
-    assert not E._siblings("Ovarian cancer", "Breast cancer")  # noqa: SLF001
-    assert not E._siblings("", "Breast cancer")  # noqa: SLF001
