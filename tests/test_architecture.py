@@ -73,5 +73,5 @@ def test_library_imports_no_pipeline():
 
 
 def test_relative_imports_are_resolved():
-    population = PIPELINES / "population" / "nodes.py"
+    population = PIPELINES / "population" / "next_period.py"
     assert "cycle_kedro.pipelines.population.engine" in _imported_modules(population)
