@@ -1,5 +1,6 @@
 """The served pyfunc model: typed as MLflow asks, the forecaster's answers, a 400 for a bad request."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PythonModelContext
 
 from cycle_kedro.cycles.forecaster import (
     FORECAST_COLUMNS,
@@ -15,7 +17,7 @@ from cycle_kedro.cycles.forecaster import (
     out_of_fold_residuals,
     predict_next,
 )
-from cycle_kedro.cycles.serving import CycleForecasterModel
+from cycle_kedro.cycles.serving import STATE_ARTIFACT, CycleForecasterModel
 
 from ..conftest import load_params, make_cycles
 
@@ -63,3 +65,12 @@ def test_bad_request_is_an_invalid_parameter_error_naming_the_column(model):
         model.predict(None, bad)
     assert err.value.error_code == "INVALID_PARAMETER_VALUE"
     assert "cycle_length" in str(err.value)
+
+
+def test_a_logged_model_reads_its_state_from_the_artifact(model, tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({**model.state, "population_mean": 40.0}))
+    loaded = CycleForecasterModel({})
+    loaded.load_context(PythonModelContext(artifacts={STATE_ARTIFACT: str(path)}, model_config={}))
+    assert loaded.state["population_mean"] == 40.0
+    assert len(loaded.predict(None, CycleForecasterModel.input_example())) == 2

@@ -5,11 +5,15 @@ and answers a request (:data:`~cycle_kedro.cycles.forecaster.HISTORY_COLUMNS`, o
 cycle) with :func:`~cycle_kedro.cycles.forecaster.predict_next`'s table, so the served answers equal
 the ``forecasting`` pipeline's ``next_cycle_forecast`` rows by construction. ``predict`` is typed
 (``pandas.DataFrame`` in and out), as MLflow asks of a ``PythonModel``; the signature is the one
-inferred from :meth:`CycleForecasterModel.input_example`.
+inferred from :meth:`CycleForecasterModel.input_example`. Logged with the state file as its artifact
+:data:`STATE_ARTIFACT` (the catalog's ``save_args.artifacts``), the loaded model reads its state from
+that file, the JSON the run wrote.
 
 This module imports MLflow; the rest of the library does not.
 """
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -21,12 +25,21 @@ from cycle_kedro.validation import DataValidationError
 
 from .forecaster import EXAMPLE_HISTORIES, predict_next, validate_histories
 
+#: name of the model artifact holding the fitted state (``cycle_forecaster_state.json``)
+STATE_ARTIFACT = "cycle_forecaster_state"
+
 
 class CycleForecasterModel(PythonModel):
     """Each woman's next-cycle forecast and explanation from her cycle history (MLflow pyfunc)."""
 
     def __init__(self, state: dict[str, Any]) -> None:
         self.state = state
+
+    def load_context(self, context: PythonModelContext) -> None:
+        """Read the state from the artifact :data:`STATE_ARTIFACT` when the model was logged with it."""
+        path = context.artifacts.get(STATE_ARTIFACT)
+        if path:
+            self.state = json.loads(Path(path).read_text(encoding="utf-8"))
 
     @staticmethod
     def input_example() -> pd.DataFrame:
