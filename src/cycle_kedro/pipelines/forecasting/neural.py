@@ -119,13 +119,13 @@ def build_windows(
 
 def _make_module(cell: str, n_feat: int, n_static: int, params: dict[str, Any]):
     """Build the Lightning module (defined here so lightning is imported lazily)."""
-    import lightning as L  # noqa: PLC0415
+    import lightning  # noqa: PLC0415
     import torch  # noqa: PLC0415
     from torch import nn  # noqa: PLC0415
 
     rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
 
-    class RecurrentRegressor(L.LightningModule):
+    class RecurrentRegressor(lightning.LightningModule):
         """Recurrent encoder of earlier cycles + static features -> correction to running mean."""
 
         def __init__(self) -> None:
@@ -197,7 +197,7 @@ def fit_recurrent(
     Returns a fitted bundle (module with the best validation weights restored, scaling stats,
     exogenous columns, epochs run and the validation-loss curve) for :func:`predict_recurrent`.
     """
-    import lightning as L  # noqa: PLC0415
+    import lightning  # noqa: PLC0415
     from lightning.pytorch.callbacks import EarlyStopping  # noqa: PLC0415
 
     exog = usable_exog(train)
@@ -207,9 +207,9 @@ def fit_recurrent(
     if len(w_fit["y"]) == 0 or len(w_val["y"]) == 0:
         raise ValueError("neural forecaster: no training or validation windows (too few cycles)")
     y_sd = stats["cycle_length"][1]
-    L.seed_everything(seed, workers=True, verbose=False)
+    lightning.seed_everything(seed, workers=True, verbose=False)
     module = _make_module(cell, w_fit["seq"].shape[2], w_fit["static"].shape[1], params)
-    trainer = L.Trainer(
+    trainer = lightning.Trainer(
         max_epochs=int(params["max_epochs"]),
         accelerator=params.get("accelerator", "cpu"),
         devices=params.get("devices", 1),
