@@ -1,10 +1,10 @@
-"""Run time of the forecasting pipeline's nodes per cohort: what issue 15 added, beside the rest.
+"""Run time of the forecasting pipeline's nodes per cohort: the robust, selection and in-cycle nodes beside the rest.
 
 Calls every node of the forecasting template directly (same functions, same parameters from
 ``conf/base``), on the model inputs and cycle tables in ``data/`` (run
 ``kedro run --pipeline=ingestion`` first), and prints one row per (cohort, node) and the totals.
 Wall seconds and CPU seconds of this process (the box is shared, so CPU is the steadier number;
-torch threads as ``conf/base/runtime.yml``). ``added`` marks the nodes added by issue 15 (robust models, selection rule, oracle, in-cycle
+torch threads as ``conf/base/runtime.yml``). ``added`` marks the robust and in-cycle nodes (robust models, selection rule, oracle, in-cycle
 forecasts, current-cycle fields); the ``signal`` and ``heavy`` cohorts are added as a whole.
 
     .venv/bin/python benchmarks/forecasting_incycle.py                       # all four cohorts
@@ -192,7 +192,7 @@ def main() -> None:
     totals.columns = [
         f"{'added' if added else 'existing'}_{what}" for what, added in totals.columns
     ]
-    print("\nper cohort (added: issue 15's nodes; signal/heavy count as added as a whole):")  # noqa: T201
+    print("\nper cohort (added: robust and in-cycle nodes; signal/heavy count as added as a whole):")  # noqa: T201
     print(totals.to_string(float_format=lambda v: f"{v:.1f}"))  # noqa: T201
     added, existing = table[table["added"]], table[~table["added"]]
     print(  # noqa: T201

@@ -1,6 +1,6 @@
 """Wall time of ``kedro run --pipeline=llm`` per node, for given torch CPU thread counts.
 
-The issue's budget: the whole llm pipeline in under 10 minutes on a 2-core CPU box. Each
+The budget: the whole llm pipeline in under 10 minutes on a 2-core CPU box. Each
 setting runs the real pipeline (conf/base, the project's data) in-process through a
 ``KedroSession`` with a timing hook, so the numbers include loading/saving through the catalog
 (but not the ~10 s of ``kedro`` start-up). Every run writes new versions to data/06_models and

@@ -112,7 +112,7 @@ QA = pa.DataFrameSchema(
     name="qa",
 )
 
-# Knowledge base (issue 13): MedQuAD women's-health pairs, one MedQuAD document per `document`.
+# Knowledge base: MedQuAD women's-health pairs, one MedQuAD document per `document`.
 KNOWLEDGE_BASE_RAW = pa.DataFrameSchema(
     {
         "question": Column(str, Check.str_length(min_value=1)),

@@ -82,7 +82,7 @@ def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path):
         rows.loc["lora_rag", "rouge_l"]
     )
     report = outputs["llm.samples"].load()
-    assert report.startswith("# LLM v2") and "**lora_rag.**" in report and "*sources:*" in report
+    assert report.startswith("# Assistant: grounded answers") and "**lora_rag.**" in report and "*sources:*" in report
     assert len(outputs["llm.loss_curve"].load()) == 2 * 3  # 2 epochs x ceil((8 + 4) / 4) steps
     assert list((tmp_path / "adapter").glob("*/adapter/adapter_model.safetensors"))
     assert list((tmp_path / "index").glob("*/index/bm25.json"))

@@ -38,7 +38,7 @@ def write_grounded_report(
     """Markdown: headline table with CIs, forecast table, topics, and a few answers side by side."""
     n_q = int(evaluation["n"].max()) if len(evaluation) else 0
     lines = [
-        "# LLM v2: grounded answers on held-out questions", "",
+        "# Assistant: grounded answers on held-out questions", "",
         f"{n_q} real questions from held-out documents and foci (never indexed, never trained on). "
         "Differences to `base` with paired bootstrap 95% CIs; `ppl_change` is relative.", "",
         markdown_table(_fmt(evaluation)), "", "## Forecast explanations (separate, not in the headline)", "",
