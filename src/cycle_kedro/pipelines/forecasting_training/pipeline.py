@@ -17,8 +17,12 @@ from .training import (
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Fit the forecaster on FedCycle (``cycle_forecaster_state``) and build the served model."""
-    return Pipeline(
+    """Fit the forecaster on FedCycle (``cycle_forecaster_state``) and build the served model.
+
+    Namespace ``forecasting_training`` (one group in kedro-viz); the cohort tables it reads and the state and
+    model it writes keep their names.
+    """
+    template = Pipeline(
         [
             Node(
                 func=attach_ovulation_days,
@@ -30,8 +34,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 func=compute_calibration_residuals,
                 inputs=[
                     "fedcycle_model_input",
-                    "params:forecasting_training.calibration",
-                    "params:forecasting_training.forecaster",
+                    "params:calibration",
+                    "params:forecaster",
                 ],
                 outputs="forecaster_calibration_residuals",
                 name="compute_calibration_residuals",
@@ -41,7 +45,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "forecaster_training_cycles",
                     "forecaster_calibration_residuals",
-                    "params:forecasting_training.forecaster",
+                    "params:forecaster",
                 ],
                 outputs="cycle_forecaster_state",
                 name="fit_cycle_forecaster",
@@ -54,4 +58,10 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags="training",
+    )
+    return Pipeline(
+        template,
+        namespace="forecasting_training",
+        inputs={"fedcycle_model_input", "fedcycle_cycles"},
+        outputs={"cycle_forecaster_state", "cycle_forecaster"},
     )
