@@ -3,6 +3,7 @@
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import special, stats
 
@@ -251,3 +252,43 @@ def test_oracle_gap_distribution_and_forecast_for_a_known_cycle():
     assert f["p_missed_start"][1] == 0.0
     day0 = ad.forecast_from_pmf(gap, cycle, [0, 0])
     assert day0["median_gap_days"][0] == 28.0 and day0["p_start_soon"][0] == 0.0
+
+
+def test_pandas_entry_points_forecast_after_as_of_and_flag_the_skipped_gap():
+    def cycles_of(user, first, gaps):
+        starts = np.datetime64(first) + np.cumsum([0, *gaps]).astype("timedelta64[D]")
+        return pd.DataFrame(
+            {
+                "user_id": user,
+                "cycle_start": starts.astype("datetime64[ns]"),
+                "cycle_length": [*map(float, gaps), np.nan],
+            }
+        )
+
+    cycles = pd.concat(
+        [
+            cycles_of("skipper", "2025-01-05", [28, 29, 57, 28, 29]),
+            cycles_of("newbie", "2025-06-20", []),
+            cycles_of("regular", "2025-02-01", [30, 31, 29, 30]),
+        ],
+        ignore_index=True,
+    )
+    state = _state()
+    out = ad.adherence_forecasts(cycles, state, "2025-07-01")
+    assert out["user_id"].tolist() == ["newbie", "regular", "skipper"]
+    assert out["n_gaps"].tolist() == [0, 4, 5]
+    assert out["cycle_day"].tolist() == [11, 30, 6]  # regular: last start 2025-06-01
+    for col in ("next_start", "next_start_lo80", "next_start_hi80"):
+        assert (out[col] > pd.Timestamp("2025-07-01")).all()
+    assert (out["next_start_lo80"] <= out["next_start"]).all()
+    assert (out["next_start"] <= out["next_start_hi80"]).all()
+    users, codes, lengths = ad.user_gaps(cycles)
+    post, _ = ad.adherence_posterior(state, lengths, codes, 3)
+    f = ad.forecast_as_of(state, post, out["cycle_day"].to_numpy())
+    gap = (out["next_start"] - out["last_start"]).dt.days
+    assert gap.tolist() == f["median_gap_days"].tolist()
+    assert gap[1] in (31, 32, 33)  # day 30 of a 30-day user: due in the next days
+    skips = ad.gap_skip_probabilities(cycles, state)
+    assert len(skips) == 9
+    flagged = skips.loc[skips["p_skip"] > 0.5, ["user_id", "cycle_length"]]
+    assert flagged.values.tolist() == [["skipper", 57.0]]

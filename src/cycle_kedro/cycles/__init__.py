@@ -5,5 +5,7 @@ Modules: :mod:`.baselines` (last cycle, mean/median of previous, shrinkage), :mo
 difference), :mod:`.intervals` (split-conformal intervals) and :mod:`.contracts` (column and
 schema contracts of the cycle tables), :mod:`.robust` (median/winsorised shrinkage, Huber and
 Student-t empirical Bayes, the inner-CV selection rule) and :mod:`.incycle` (forecasts updated as
-the current cycle goes on: survival conditioning, ovulation + luteal rule). Pipelines import from here, never from each other.
+the current cycle goes on: survival conditioning, ovulation + luteal rule) and :mod:`.adherence`
+(skip-aware model of logged cycle lengths: forecasts as of any day, missed-log probabilities).
+Pipelines import from here, never from each other.
 """
