@@ -22,7 +22,10 @@ Forecast of the next *logged* start, ``G`` days after the last one: ``P(s)`` is 
 ``G | s`` is Student-t (``2a`` degrees of freedom) on the family's scale; whole days,
 ``P(G <= g) = P(x < g + 1/2)``. On cycle day ``d`` (days since the last logged start, none logged
 since) the forecast is conditioned on ``G > d``: truncating a distribution from below can only move
-its quantiles later, so no forecast is ever earlier than the day after ``as_of``. Reported per user:
+its quantiles later, so no forecast is ever earlier than the day after ``as_of``. (In
+:mod:`.incycle`'s terms, cycle day ``d + 1`` with ``L >= d + 1``; its ``survival_update``
+truncates an empirical residual sample one woman at a time, here the truncated distribution is
+the model's own, in closed form for all users at once, so that function is not reused.) Reported per user:
 the median, an 80% interval (each end the whole day whose tail mass is nearest 10%), the
 probability that a start has already been missed (``1 - P(first true cycle > d) / P(G > d)``: the
 first true start came and was not logged) and the probability of a logged start in the next
@@ -63,8 +66,10 @@ FAMILIES = ("normal", "lognormal")
 DEFAULT_OPTIONS: dict[str, Any] = {
     "family": "normal",
     "skip_window": 4,  # consecutive skip counts a gap may hold (window centred on gap / typical)
+    "fit_max_users": 100_000,  # hyperparameters from a seeded sample of this many users (None: all)
+    "seed": 0,
     "fit_rounds": 60,  # variational-EM rounds for the hyperparameters (at most)
-    "fit_tolerance": 1e-4,  # stop when no hyperparameter moves by more (relative)
+    "fit_tolerance": 1e-3,  # stop when no hyperparameter moves by more (relative)
     "rounds": 30,  # coordinate-ascent rounds per user (at most)
     "tolerance": 1e-6,  # a user is done when her expected skip count moves by less
     "forecast_components": 8,  # consecutive true-cycle counts summed in a forecast
@@ -220,16 +225,20 @@ class _Gaps:
         """Update ``q(s)`` of the gaps of the ``active`` users (all when None), all at once from
         the current totals; return each user's change in expected skip count."""
         idx = np.arange(len(self.x)) if active is None else np.flatnonzero(active[self.users])
-        own = [g.copy() for g in self.own]
+        delta = [np.zeros(self.n_users) for _ in self.own]
         for lo in range(0, len(idx), self.chunk):
             i = idx[lo : lo + self.chunk]
-            r = self._responsibilities(i, hyper)
-            for g, new in zip(own, _gap_stats(self.family, self.x[i], self.k0[i], r), strict=True):
-                g[i] = new
-        before = self.sums[0]
-        self.own = own
-        self.sums = [np.bincount(self.users, weights=g, minlength=self.n_users) for g in own]
-        return np.abs(self.sums[0] - before)
+            r = self._responsibilities(i, hyper)  # from the totals before this sweep
+            for g, d, new in zip(
+                self.own, delta, _gap_stats(self.family, self.x[i], self.k0[i], r), strict=True
+            ):
+                np.add(
+                    d, np.bincount(self.users[i], weights=new - g[i], minlength=self.n_users), out=d
+                )
+                g[i] = new  # only gap i's own cavity reads it, and only before this write
+        for total, change in zip(self.sums, delta, strict=True):
+            np.add(total, change, out=total)
+        return np.abs(delta[0])
 
     def iterate(self, hyper: dict, rounds: int, tol: float) -> None:
         """Sweep until no user's expected skip count moves by ``tol`` (converged users stop)."""
@@ -354,13 +363,28 @@ def _as_arrays(lengths, users) -> tuple[np.ndarray, np.ndarray]:
     return x, u
 
 
+def _fit_sample(x: np.ndarray, u: np.ndarray, opts: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The gaps of at most ``fit_max_users`` users (a seeded draw), users renumbered from 0."""
+    ids, u = np.unique(u, return_inverse=True)
+    cap = opts["fit_max_users"]
+    if cap is None or len(ids) <= int(cap):
+        return x, u
+    chosen = np.zeros(len(ids), dtype=bool)
+    chosen[np.random.default_rng(int(opts["seed"])).choice(len(ids), int(cap), replace=False)] = (
+        True
+    )
+    keep = chosen[u]
+    return x[keep], np.cumsum(chosen)[u[keep]] - 1
+
+
 def fit_adherence_model(lengths, users, options: dict | None = None) -> dict[str, Any]:
     """Fit the population hyperparameters on logged gaps by variational EM (marginal likelihood).
 
     Args:
         lengths: every logged gap in days (completed cycles only), any order.
         users: integer user code of each gap (``0 .. n_users - 1``).
-        options: :data:`DEFAULT_OPTIONS` keys to override (``family`` above all).
+        options: :data:`DEFAULT_OPTIONS` keys to override (``family`` above all;
+            ``fit_max_users``: fit on a seeded sample of that many users, ``None`` for all).
 
     Returns:
         The model state, a JSON-friendly dict: ``family``, ``typical_days`` (median gap: the
@@ -371,7 +395,7 @@ def fit_adherence_model(lengths, users, options: dict | None = None) -> dict[str
     x, u = _as_arrays(lengths, users)
     if len(x) == 0:
         raise ValueError("fit_adherence_model needs at least one logged gap")
-    _, u = np.unique(u, return_inverse=True)
+    x, u = _fit_sample(x, u, opts)
     n_users = int(u.max()) + 1
     family, window, chunk = opts["family"], int(opts["skip_window"]), int(opts["chunk_gaps"])
     typical = float(np.median(x))
@@ -384,7 +408,7 @@ def fit_adherence_model(lengths, users, options: dict | None = None) -> dict[str
         hyper = new
         if moved < float(opts["fit_tolerance"]):
             break
-        gaps.sweep(hyper)
+        gaps.iterate(hyper, int(opts["rounds"]), float(opts["tolerance"]))
     return {
         "family": family,
         "typical_days": typical,
@@ -653,17 +677,27 @@ def user_gaps(cycles: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
         ``(users, codes, lengths)``: one row per user (``user_id``, ``last_start``,
         ``n_gaps``; sorted by id), and per completed gap in time order her code and length.
     """
-    c = cycles.sort_values(["user_id", "cycle_start"], kind="stable")
-    codes, ids = pd.factorize(c["user_id"], sort=True)
+    codes, ids = _sorted_codes(cycles["user_id"])
+    start = cycles["cycle_start"].to_numpy(dtype="datetime64[ns]")
+    order = np.lexsort((start.view(np.int64), codes))  # by user, then date
+    codes, start = codes[order], start[order]
+    length = cycles["cycle_length"].to_numpy(dtype=float)[order]
     last = np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[ns]")
-    start = c["cycle_start"].to_numpy(dtype="datetime64[ns]")
-    last[codes] = start  # sorted by date: the last write of each user is her latest start
-    done = c["cycle_length"].notna().to_numpy()
+    last[codes] = start  # in date order: the last write of each user is her latest start
+    done = np.isfinite(length)
     n_gaps = np.bincount(codes[done], minlength=len(ids))
-    users = pd.DataFrame(
-        {"user_id": ids.to_numpy(dtype=object), "last_start": last, "n_gaps": n_gaps}
-    )
-    return users, codes[done].astype(np.int64), c["cycle_length"].to_numpy(dtype=float)[done]
+    users = pd.DataFrame({"user_id": ids, "last_start": last, "n_gaps": n_gaps})
+    return users, codes[done], length[done]
+
+
+def _sorted_codes(user_id: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of the ids, numbered in sorted id order (hash factorize, then sort uniques)."""
+    codes, ids = pd.factorize(user_id)
+    ids = np.asarray(ids, dtype=object)
+    perm = np.argsort(ids, kind="stable")
+    rank = np.empty(len(perm), dtype=np.int64)
+    rank[perm] = np.arange(len(perm))
+    return rank[codes], ids[perm]
 
 
 def adherence_forecasts(cycles: pd.DataFrame, state: dict[str, Any], as_of) -> pd.DataFrame:
@@ -694,11 +728,11 @@ def adherence_forecasts(cycles: pd.DataFrame, state: dict[str, Any], as_of) -> p
 
 def gap_skip_probabilities(cycles: pd.DataFrame, state: dict[str, Any]) -> pd.DataFrame:
     """``P(s >= 1)`` of every logged gap: ``user_id``, ``cycle_start``, ``cycle_length``, ``p_skip``."""
-    c = cycles[cycles["cycle_length"].notna()].sort_values(
-        ["user_id", "cycle_start"], kind="stable"
-    )
-    codes, ids = pd.factorize(c["user_id"], sort=True)
+    c = cycles.loc[cycles["cycle_length"].notna(), ["user_id", "cycle_start", "cycle_length"]]
+    codes, ids = _sorted_codes(c["user_id"])
+    start = c["cycle_start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    c = c.iloc[np.lexsort((start, codes))].reset_index(drop=True)
+    codes = np.sort(codes)
     _, p_skip = adherence_posterior(state, c["cycle_length"].to_numpy(float), codes, len(ids))
-    out = c[["user_id", "cycle_start", "cycle_length"]].reset_index(drop=True)
-    out["p_skip"] = p_skip
-    return out
+    c["p_skip"] = p_skip
+    return c
