@@ -292,3 +292,22 @@ def test_pandas_entry_points_forecast_after_as_of_and_flag_the_skipped_gap():
     assert len(skips) == 9
     flagged = skips.loc[skips["p_skip"] > 0.5, ["user_id", "cycle_length"]]
     assert flagged.values.tolist() == [["skipper", 57.0]]
+
+
+def test_a_users_results_do_not_depend_on_the_other_users_or_the_blocks():
+    """What lets the pipeline run posteriors and forecasts per partition of whole users."""
+    true = {"m0": 29.0, "kappa0": 0.6, "a0": 3.0, "b0": 12.0, "alpha": 1.0, "beta": 8.0}
+    x, codes = _model_cohort(300, true, "normal", seed=4)
+    state = ad.fit_adherence_model(x, codes)
+    post, p_skip = ad.adherence_posterior(state, x, codes, 300)
+    part = codes >= 200  # the last 100 users, in small blocks that cut users apart
+    small = state | {"options": state["options"] | {"chunk_gaps": 7}}
+    post_part, p_part = ad.adherence_posterior(small, x[part], codes[part] - 200, 100)
+    np.testing.assert_array_equal(post_part.m, post.m[200:])
+    np.testing.assert_array_equal(post_part.b, post.b[200:])
+    np.testing.assert_array_equal(p_part, p_skip[part])
+    day = np.arange(300) % 45
+    full = ad.forecast_as_of(state, post, day)
+    sub = ad.forecast_as_of(state, post_part, day[200:])
+    for key in ad.FORECAST_KEYS:
+        np.testing.assert_array_equal(sub[key], full[key][200:])
