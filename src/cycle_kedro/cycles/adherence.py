@@ -15,8 +15,11 @@ with ``sigma_u^2 ~ InvGamma(a0, b0)``, ``mu_u | sigma_u^2 ~ N(m0, sigma_u^2 / ka
 posterior is ``q(mu, sigma^2) q(pi) prod_i q(s_i)`` (NIG, Beta, categorical over ``skip_window``
 consecutive skip counts per gap, centred on ``gap / typical``), found by coordinate ascent with
 closed-form updates (a fixed, deterministic number of rounds). The population hyperparameters
-maximise the sum over users of the evidence lower bound, which is closed form in each user's
-expected statistics (variational EM; every step vectorised with ``np.bincount``, no per-user loop).
+maximise the sum over users (all of them, or a seeded sample of ``fit_max_users``) of the evidence
+lower bound, which is closed form in each user's expected statistics (variational EM; every step
+vectorised with ``np.bincount``, no per-user loop). ``q(s_i)`` is updated from the posterior of
+the user's other gaps (Beta-geometric times Student-t predictive), which matches an exact
+enumeration of the skip counts closely (tests).
 
 Forecast of the next *logged* start, ``G`` days after the last one: ``P(s)`` is Beta-geometric and
 ``G | s`` is Student-t (``2a`` degrees of freedom) on the family's scale; whole days,
