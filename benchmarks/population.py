@@ -17,6 +17,19 @@ Columns: ``users_per_s`` (forecast path only), ``per_worker`` (users/s divided b
 worker processes: multiply by a cluster's size for a first estimate), ``peak_main_mb`` (peak RSS of
 the driver process) and ``peak_child_mb`` (largest peak RSS of any finished child process:
 statsforecast's pool or the Dask workers).
+
+``--adherence`` times the skip-aware model (:mod:`cycle_kedro.cycles.adherence`) instead: per
+size, ``fit_s`` (population hyperparameters by variational EM on every user's logged gaps),
+``posterior_s`` (every user's posterior and each gap's P(skip)) and ``forecast_s`` (the as-of
+forecasts on ``AS_OF``), from the pipeline's cycle table (cleaning and cycle building timed apart).
+``--adherence-accuracy`` scores it day by day against the Bayes oracle on a generated cohort
+(``ACCURACY_USERS`` users, 9% of starts unlogged on average, per-user Beta skip probability; users
+in id order alternate between training and test): the family rule and the fit see the training
+users only; each test user's last logged gap is held out and forecast from her earlier gaps as
+of cycle days 0, 10, ..., 40, among users with no start by that day.
+
+    .venv/bin/python benchmarks/population.py --adherence --sizes 100000 [--include-1m]
+    .venv/bin/python benchmarks/population.py --adherence-accuracy
 """
 
 from __future__ import annotations
@@ -29,6 +42,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +62,12 @@ DASK_CLUSTER = {
     "memory_limit": "auto",
     "dashboard_address": None,
 }
+
+
+AS_OF = "2026-07-01"
+ACCURACY_USERS = 6000
+ACCURACY_DAYS = (0, 10, 20, 25, 30, 35, 40)
+ACCURACY_GENERATOR = {"p_missed_log": 0.09, "p_missed_concentration": 5.0, "gp_lambda": 0.3}
 
 
 def _peak_mb(who: int) -> float:
@@ -102,6 +123,139 @@ def run_one(n_users: int, engine_name: str, models: list[str]) -> dict:
     }
 
 
+def run_adherence(n_users: int) -> dict:
+    """Time the skip-aware model's fit and as-of forecasts for one size in this process."""
+    from cycle_kedro.cycles import adherence  # noqa: PLC0415
+    from cycle_kedro.pipelines.population import periods  # noqa: PLC0415
+    from cycle_kedro.pipelines.population.generator import generate_population  # noqa: PLC0415
+
+    params = yaml.safe_load(PARAMS.read_text())["population"]
+    t0 = time.perf_counter()
+    log, _ = generate_population(params["generator"] | {"n_users": n_users})
+    t_gen = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    clean = periods.clean_starts(log, AS_OF, 10)
+    del log
+    kept = clean.loc[clean["reason"].isna(), ["user_id", "period_start"]]
+    del clean
+    cycles = periods.build_cycles(kept.reset_index(drop=True), params["skips"])
+    del kept
+    t_clean = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    users, codes, lengths = adherence.user_gaps(cycles)
+    t1 = time.perf_counter()
+    state = adherence.fit_adherence_model(lengths, codes)
+    t2 = time.perf_counter()
+    post, p_skip = adherence.adherence_posterior(state, lengths, codes, len(users))
+    t3 = time.perf_counter()
+    day = (pd.Timestamp(AS_OF) - pd.to_datetime(users["last_start"])).dt.days.to_numpy()
+    adherence.forecast_as_of(state, post, day)
+    t4 = time.perf_counter()
+    return {
+        "n_users": n_users,
+        "engine": "adherence",
+        "n_gaps": len(lengths),
+        "generate_s": round(t_gen, 1),
+        "clean_cycles_s": round(t_clean, 1),
+        "gaps_s": round(t1 - t0, 1),
+        "fit_s": round(t2 - t1, 1),
+        "fit_rounds": state["fit_rounds_run"],
+        "posterior_s": round(t3 - t2, 1),
+        "forecast_s": round(t4 - t3, 1),
+        "fit_forecast_s": round(t4 - t0, 1),
+        "users_per_s": round(n_users / (t4 - t0), 1),
+        "flagged_gaps": int((p_skip >= 0.5).sum()),
+        "peak_main_mb": round(_peak_mb(resource.RUSAGE_SELF)),
+    }
+
+
+def _split_gaps(truth: pd.DataFrame, users: pd.DataFrame):
+    """Gap arrays of the generated cohort: codes in ``users`` order, train/test, held-out last gap."""
+    codes = pd.Index(users["user_id"]).get_indexer(truth["user_id"])
+    x = truth["gap_days"].to_numpy(float)
+    test_user = np.arange(len(users)) % 2 == 1
+    last = np.zeros(len(x), dtype=bool)
+    last[len(codes) - 1 - np.unique(codes[::-1], return_index=True)[1]] = True
+    return codes, x, test_user, last
+
+
+def accuracy_rows(family: str) -> tuple[list[dict], dict]:
+    """Day-by-day errors of the skip-aware model and of the Bayes oracle on a generated cohort."""
+    from cycle_kedro.cycles import adherence  # noqa: PLC0415
+    from cycle_kedro.pipelines.population.generator import (  # noqa: PLC0415
+        cycle_length_pmf,
+        generate_cohort,
+    )
+
+    params = yaml.safe_load(PARAMS.read_text())["population"]
+    cfg = params["generator"] | ACCURACY_GENERATOR | {"n_users": ACCURACY_USERS, "family": family}
+    _, truth, users = generate_cohort(cfg)
+    codes, x, test_user, last = _split_gaps(truth, users)
+    train = ~test_user[codes]
+    chosen, scores = adherence.select_family(x[train], codes[train])
+    state = adherence.fit_adherence_model(x[train], codes[train], {"family": chosen})
+    hist = test_user[codes] & ~last
+    post, p_skip = adherence.adherence_posterior(state, x[hist], codes[hist], len(users))
+    target = np.zeros(len(users))
+    target[codes[test_user[codes] & last]] = x[test_user[codes] & last]
+    cycle = cycle_length_pmf(users, cfg)
+    gap = adherence.logged_gap_pmf(cycle, users["p_missed"].to_numpy())
+    median_prev = pd.Series(x[hist]).groupby(codes[hist]).median().reindex(range(len(users)))
+    rows = []
+    for d in ACCURACY_DAYS:
+        day = np.full(len(users), d)
+        model = adherence.forecast_as_of(state, post, day)
+        oracle = adherence.forecast_from_pmf(gap, cycle, day)
+        sel = test_user & (target > d)
+        y = target[sel]
+        err = {
+            name: y - f["median_gap_days"][sel]
+            for name, f in (("model", model), ("oracle", oracle))
+        }
+        row = {"generator": family, "model_family": chosen, "day": d, "n_users": int(sel.sum())}
+        for name, f in (("model", model), ("oracle", oracle)):
+            e = np.abs(err[name])
+            row |= {f"{name}_mae": e.mean(), f"{name}_rmse": np.sqrt((e**2).mean())}
+            row[f"{name}_medae"] = np.median(e)
+            row[f"{name}_cov80"] = np.mean(
+                (y >= f["lo_gap_days"][sel]) & (y <= f["hi_gap_days"][sel])
+            )
+        row["mae_ratio"] = row["model_mae"] / row["oracle_mae"]
+        row["median_prev_mae"] = np.abs(y - median_prev.to_numpy()[sel]).mean()
+        rows.append(row)
+    actual = truth["n_missed"].to_numpy()[hist] > 0
+    flag = p_skip >= 0.5
+    skips = {
+        "generator": family,
+        "family_scores": {k: round(v, 4) for k, v in scores.items()},
+        "test_gaps": int(hist.sum()),
+        "true_skips": int(actual.sum()),
+        "precision": float((flag & actual).sum() / max(flag.sum(), 1)),
+        "recall": float((flag & actual).sum() / max(actual.sum(), 1)),
+    }
+    return rows, skips
+
+
+def _print_table(rows: list[dict]) -> None:
+    cols = list(rows[0])
+    print(" | ".join(cols))  # noqa: T201
+    for r in rows:
+        cells = (f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in cols)
+        print(" | ".join(cells))  # noqa: T201
+
+
+def print_accuracy() -> None:
+    """The day-by-day table for both generator families, then the skip detection per family."""
+    rows, skips = [], []
+    for family in ("normal", "generalized_poisson"):
+        r, k = accuracy_rows(family)
+        rows += r
+        skips.append(k)
+    _print_table(rows)
+    for k in skips:
+        print(json.dumps(k))  # noqa: T201
+
+
 def main() -> None:
     """Run every (size, engine) pair in a subprocess and print one table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -111,12 +265,24 @@ def main() -> None:
     parser.add_argument(
         "--models", nargs="+", default=["shrinkage", "median", "arima"], help="default: all three"
     )
+    parser.add_argument("--adherence", action="store_true", help="time the skip-aware model")
+    parser.add_argument(
+        "--adherence-accuracy", action="store_true", help="skip-aware model vs the Bayes oracle"
+    )
     parser.add_argument("--one", nargs=2, metavar=("N_USERS", "ENGINE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(int(args.one[0]), args.one[1], args.models)))  # noqa: T201
+        if args.one[1] == "adherence":
+            print(json.dumps(run_adherence(int(args.one[0]))))  # noqa: T201
+        else:
+            print(json.dumps(run_one(int(args.one[0]), args.one[1], args.models)))  # noqa: T201
+        return
+    if args.adherence_accuracy:
+        print_accuracy()
         return
     sizes = [*args.sizes, *([1_000_000] if args.include_1m else [])]
+    if args.adherence:
+        args.engines = ["adherence"]
     rows = []
     for n in sizes:
         for name in args.engines:
@@ -133,6 +299,10 @@ def main() -> None:
     print(" | ".join(cols))  # noqa: T201
     for r in rows:
         print(" | ".join(str(r[c]) for c in cols))  # noqa: T201
+    _print_ratios(rows, sizes)
+
+
+def _print_ratios(rows: list[dict], sizes: list[int]) -> None:
     by = {(r["n_users"], r["engine"]): r["users_per_s"] for r in rows}
     for n in sizes:
         if (n, "pandas1") in by and (n, "pandas2") in by:

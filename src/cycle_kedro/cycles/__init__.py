@@ -5,8 +5,9 @@ Modules: :mod:`.baselines` (last cycle, mean/median of previous, shrinkage), :mo
 difference), :mod:`.intervals` (split-conformal intervals), :mod:`.contracts` (column and
 schema contracts of the cycle tables), :mod:`.robust` (median/winsorised shrinkage, Huber and
 Student-t empirical Bayes, the inner-CV selection rule), :mod:`.incycle` (forecasts updated as
-the current cycle goes on: survival conditioning, ovulation + luteal rule), :mod:`.forecaster` (the
-next-cycle forecaster: fit and predict), :mod:`.explain` (template explanations) and :mod:`.serving`
-(the MLflow pyfunc model that serves the forecaster; the only module importing MLflow). Pipelines
-import from here, never from each other.
+the current cycle goes on: survival conditioning, ovulation + luteal rule), :mod:`.adherence`
+(skip-aware model of logged cycle lengths: forecasts as of any day, missed-log probabilities),
+:mod:`.forecaster` (the next-cycle forecaster: fit and predict), :mod:`.explain` (template
+explanations) and :mod:`.serving` (the MLflow pyfunc model that serves the forecaster; the only module
+importing MLflow). Pipelines import from here, never from each other.
 """
