@@ -9,6 +9,7 @@ from omegaconf.resolvers import oc
 from cycle_kedro.atomic_saves import AtomicSaveHooks
 from cycle_kedro.errors import DataErrorHooks
 from cycle_kedro.hooks import RuntimeHooks
+from cycle_kedro.mlflow_lock import MlflowSetupLock
 from cycle_kedro.preflight import PreflightHooks
 from cycle_kedro.quiet import QuietHooks
 
@@ -26,8 +27,15 @@ for _w in _caught:
 # Runtime resources (environment, matplotlib backend, torch threads, Dask client) from conf runtime.yml;
 # one-screen errors for bad input and a clear message for an unknown --env (cycle_kedro.errors);
 # checks before any node runs (cycle_kedro.preflight); whole-or-nothing saves (cycle_kedro.atomic_saves);
-# no known library warnings, the error said once (cycle_kedro.quiet)
-HOOKS = (RuntimeHooks(), DataErrorHooks(), PreflightHooks(), AtomicSaveHooks(), QuietHooks())
+# no known library warnings, the error said once (cycle_kedro.quiet); two runs at once (cycle_kedro.mlflow_lock)
+HOOKS = (
+    RuntimeHooks(),
+    DataErrorHooks(),
+    PreflightHooks(),
+    AtomicSaveHooks(),
+    QuietHooks(),
+    MlflowSetupLock(),
+)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
