@@ -21,13 +21,13 @@ from kedro.io import AbstractDataset, DatasetError, Version
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import CSVDataset
 
-from cycle_kedro.atomic_saves import STAGE_PREFIX, make_atomic
-from cycle_kedro.validation import DataValidationError
+from cycle_kedro.atomic_saves import STAGE_PREFIX, finish, make_atomic, roll_back
+from cycle_kedro.errors import data_error
 
 from .conftest import in_project_copy
-from .test_quiet_run import corrupt_fedcycle
 
 KEDRO = Path(sys.executable).with_name("kedro")
+MEDQUAD = Path("data/01_raw/medquad/medquad_womens_health_qa.jsonl")
 
 
 class _FailingCSVDataset(CSVDataset):
@@ -104,6 +104,41 @@ def test_a_directory_is_replaced_whole_and_a_dead_run_s_stage_is_removed(tmp_pat
     assert _stages(tmp_path) == [live]
 
 
+def _save_three(tmp_path: Path, journal: list, n: int) -> tuple:
+    table = CSVDataset(filepath=str(tmp_path / "table.csv"), save_args={"index": False})
+    report = JSONDataset(filepath=str(tmp_path / "report.json"), version=Version(None, None))
+    adapter = _FolderDataset(filepath=str(tmp_path / "adapter"))
+    for dataset in (table, report, adapter):
+        make_atomic(dataset, journal)
+    table.save(pd.DataFrame({"run": [n]}))
+    report.save({"run": n})
+    adapter.save({f"{n}.bin": str(n)})
+    return table, report, adapter
+
+
+def test_roll_back_puts_back_what_the_run_replaced_and_finish_keeps_it(tmp_path):
+    journal: list = []
+    _save_three(tmp_path, journal, 1)
+    finish(journal)
+    time.sleep(0.002)  # distinct version timestamps
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    table, report, adapter = _save_three(tmp_path, journal, 2)
+    assert (table.load()["run"].tolist(), report.load(), adapter.load()) == (
+        [2],
+        {"run": 2},
+        {"2.bin": "2"},
+    )
+    roll_back(journal)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+    report = JSONDataset(filepath=str(tmp_path / "report.json"), version=Version(None, None))
+    assert (table.load()["run"].tolist(), report.load(), adapter.load()) == (
+        [1],
+        {"run": 1},
+        {"1.bin": "1"},
+    )
+    roll_back([])  # a run that saved nothing
+
+
 def _snapshot(project: Path) -> dict[str, str]:
     return {
         str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -173,9 +208,16 @@ def test_a_killed_run_leaves_no_partial_output_and_a_failed_run_changes_nothing(
         assert pd.read_parquet(target)["woman_id"].nunique() == 159
         assert not _stages(project / "data"), "the killed run's staging folder is left"
 
+        # a bad Q&A file: the FedCycle tables are saved (again) before it is read
         done = _snapshot(project)
-        corrupt_fedcycle(project)
-        with pytest.raises(DataValidationError, match=r"whole days in \[10, 120\]"):
+        target.unlink()
+        medquad = project / MEDQUAD
+        medquad.write_text(medquad.read_text(encoding="utf-8") + '{"broken\n', encoding="utf-8")
+        with pytest.raises(DatasetError, match="not valid JSON") as raised:
             with KedroSession.create(project_path=project) as session:
                 session.run(pipeline_name="ingestion")
-        assert _snapshot(project) == done, "a run that failed on bad input changed outputs"
+        assert data_error(raised.value) is not None  # a bad-input error, not a bug
+        assert not target.exists(), "the run that failed on bad input left an output it wrote"
+        del done[str(target.relative_to(project))]
+        assert _snapshot(project) == done, "the run that failed on bad input changed outputs"
+        assert not _stages(project / "data")

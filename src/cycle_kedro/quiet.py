@@ -22,6 +22,7 @@ import sys
 import warnings
 
 from kedro.framework.hooks import hook_impl
+from rich.logging import RichHandler
 
 #: (text the warning starts with, regex of the module that issues it)
 KNOWN_WARNINGS = (
@@ -80,8 +81,8 @@ def quiet_console() -> None:
     """Install the start-up note filters and :class:`HideDataErrorRecords` on console handlers."""
     for name, texts in STARTUP_NOTES.items():
         _add_once(logging.getLogger(name), DropMessages(texts))
-    for handler in logging.getLogger().handlers:
-        if not isinstance(handler, logging.FileHandler):  # info.log keeps everything
+    for handler in logging.getLogger().handlers:  # info.log and test log captures keep everything
+        if isinstance(handler, RichHandler) or type(handler) is logging.StreamHandler:
             _add_once(handler, HideDataErrorRecords())
 
 
