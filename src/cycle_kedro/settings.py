@@ -26,8 +26,8 @@ for _w in _caught:
 
 # Runtime resources (environment, matplotlib backend, torch threads, Dask client) from conf runtime.yml;
 # one-screen errors for bad input and a clear message for an unknown --env (cycle_kedro.errors);
-# checks before any node runs (cycle_kedro.preflight); whole-or-nothing saves (cycle_kedro.atomic_saves);
-# no known library warnings, the error said once (cycle_kedro.quiet); two runs at once (cycle_kedro.mlflow_lock)
+# checks before any node runs (cycle_kedro.preflight); whole-or-nothing saves (.atomic_saves);
+# no known library warnings, the error said once (.quiet); two runs at once (.mlflow_lock)
 HOOKS = (
     RuntimeHooks(),
     DataErrorHooks(),
