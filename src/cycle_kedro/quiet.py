@@ -30,6 +30,9 @@ KNOWN_WARNINGS = (
     (r"register_new_resolver\(\) is deprecated", r"(kedro|kedro_mlflow)\."),
     # MLflow's note on the served model's example request: cycle_index is a whole number, never missing
     (r"Hint: Inferred schema contains integer column", r"mlflow\.types\.utils"),
+    # Kedro's note on dotted dataset names outside a node's namespace: the project names datasets
+    # <pipeline>.<cohort>.<name> on purpose (STYLE.md rule 7) and reporting/llm read other pipelines'
+    (r"One or more dataset names contain '\.' characters", r"(kedro|cycle_kedro)\.pipeline"),
 )
 
 #: logger -> texts of INFO notes that are not shown (the logger's other records are)
