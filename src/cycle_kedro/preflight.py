@@ -4,7 +4,7 @@
 hooks, before kedro-mlflow starts a run, and stops the run with one short block
 (:meth:`~cycle_kedro.validation.DataValidationError.block`, printed by :mod:`cycle_kedro.errors`):
 
-* **an input made by another pipeline does not exist yet** (``kedro run --pipeline=llm`` on a fresh
+* **an input made by another pipeline does not exist yet** (``kedro run --pipelines=llm`` on a fresh
   clone): the block names the dataset and its file, the pipeline that makes it and the commands to
   run first, in order (the makers' own missing inputs included). Parameters, in-memory datasets,
   datasets marked ``optional`` and raw inputs that no pipeline makes are not checked here (a raw
@@ -16,7 +16,6 @@ hooks, before kedro-mlflow starts a run, and stops the run with one short block
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -27,8 +26,6 @@ from kedro.pipeline.transcoding import _strip_transcoding
 
 from cycle_kedro.datasets.validated import ReadOnlyCSVDataset
 from cycle_kedro.validation import DataValidationError
-
-logger = logging.getLogger(__name__)
 
 DEFAULT = "__default__"
 
