@@ -6,8 +6,12 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
+from cycle_kedro.atomic_saves import AtomicSaveHooks
 from cycle_kedro.errors import DataErrorHooks
 from cycle_kedro.hooks import RuntimeHooks
+from cycle_kedro.mlflow_lock import MlflowSetupLock
+from cycle_kedro.preflight import PreflightHooks
+from cycle_kedro.quiet import QuietHooks
 
 # kedro-mlflow's own pyfunc class KedroPipelineModel (imported by its CLI plugin and its hook at every
 # `kedro` command, after this file) has an untyped `predict`, and MLflow warns about that when the
@@ -21,8 +25,17 @@ for _w in _caught:
         warnings.showwarning(_w.message, _w.category, _w.filename, _w.lineno)
 
 # Runtime resources (environment, matplotlib backend, torch threads, Dask client) from conf runtime.yml;
-# one-screen errors for bad input and a clear message for an unknown --env (cycle_kedro.errors)
-HOOKS = (RuntimeHooks(), DataErrorHooks())
+# one-screen errors for bad input and a clear message for an unknown --env (cycle_kedro.errors);
+# checks before any node runs (cycle_kedro.preflight); whole-or-nothing saves (.atomic_saves);
+# no known library warnings, the error said once (.quiet); two runs at once (.mlflow_lock)
+HOOKS = (
+    RuntimeHooks(),
+    DataErrorHooks(),
+    PreflightHooks(),
+    AtomicSaveHooks(),
+    QuietHooks(),
+    MlflowSetupLock(),
+)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
