@@ -20,6 +20,7 @@ Files are small and generated here (three women / three users), so the whole mat
 
 from __future__ import annotations
 
+import argparse
 import csv
 import gzip
 import io
@@ -401,6 +402,29 @@ def _(tmp):
     )
 
 
+@case("fedcycle", "repeated_key", "rows_pasted_twice")
+def _(tmp):
+    """The whole file pasted below itself, one woman's repeated block included (as shipped)."""
+    rows = fed_rows()
+    rows += [dict(r) for r in rows[:4]]  # a true repeated block: lines 12-15
+    text = csv_text(FED_COLUMNS, rows + rows)  # original: lines 2-15, the copy: lines 16-29
+    err = expect_error(
+        "fedcycle",
+        write(tmp, "c.csv", text),
+        "lines 16-29 repeat lines 2-15",
+        "file line 16",
+        "delete the copy (lines 16-29)",
+    )
+    assert "appears twice" not in str(err) and "give each cycle its own number" not in str(err)
+
+
+@case("qa", "repeated_key", "records_pasted_twice")
+def _(tmp):
+    records = qa_records()
+    result = run_qa(write(tmp, NAME["qa"], jsonl_text(records + records)))
+    assert len(result) == len(records)  # the copies are duplicate pairs, dropped and reported
+
+
 @case("fedcycle", "repeated_key", "gap_in_cycle_numbers")
 def _(tmp):
     rows = fed_rows()
@@ -673,7 +697,16 @@ for _kind in ("fedcycle", "qa", "export"):
         result = RUN[kind](write(tmp, NAME[kind], good_file(kind).replace("\n", "\r\n")))
         _assert_same(kind, result, baseline(kind, tmp))
 
+    def _encoding_named(tmp, kind=_kind):
+        for encoding, named in (("utf-16", "UTF-16"), ("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE")):
+            err = expect_error(kind, write(tmp, NAME[kind], good_file(kind), encoding=encoding))
+            assert f"iconv -f {named} -t UTF-8" in str(err) and "LATIN1" not in str(err), str(err)
+        text = _with_accent(kind)
+        err = expect_error(kind, write(tmp, NAME[kind], text, encoding="latin-1"), "not UTF-8")
+        assert "iconv -f LATIN1 -t UTF-8" in str(err), str(err)
+
     for _name, _func in [
+        ("hint_names_the_encoding", _encoding_named),
         ("latin1", _latin1),
         ("windows_1252", _cp1252),
         ("utf16_with_bom", _utf16),
@@ -857,6 +890,41 @@ for _kind in ("fedcycle", "export"):
 @case("export", "structure", "file_does_not_exist")
 def _(tmp):
     expect_error("export", tmp / "no_such_export.csv", "does not exist", "PERIOD_STARTS_FILE")
+
+
+@case("fedcycle", "structure", "file_does_not_exist")
+def _(tmp):
+    err = expect_error("fedcycle", tmp / "no_such.csv", "does not exist", "FEDCYCLE_FILE")
+    assert "PERIOD_STARTS_FILE" not in str(err) and "fedcycle_raw" in str(err)
+
+
+@case("qa", "structure", "file_does_not_exist")
+def _(tmp):
+    err = expect_error("qa", tmp / "no_such.jsonl", "does not exist", "medquad_raw")
+    assert "PERIOD_STARTS_FILE" not in str(err)
+
+
+@case("qa", "structure", "cycle_ask_eval_file_does_not_exist")
+def _(tmp):
+    from cycle_kedro import ask  # noqa: PLC0415
+
+    args = argparse.Namespace(eval=tmp / "no_such.jsonl", out=tmp / "out.csv", systems="base")
+    with pytest.raises(DataValidationError) as info:
+        ask._evaluate(args, None, {})
+    assert "does not exist" in str(info.value) and "--eval" in str(info.value)
+    assert "PERIOD_STARTS_FILE" not in str(info.value)
+
+
+@case("fedcycle", "structure", "only_required_columns")
+def _(tmp):
+    """Another cohort in the FedCycle format: id, cycle number and length only (the rest optional)."""
+    rows = [{c: r[c] for c in ("ClientID", "CycleNumber", "LengthofCycle")} for r in fed_rows()]
+    cycles, report = run_fedcycle(
+        write(tmp, NAME["fedcycle"], csv_text(["ClientID", "CycleNumber", "LengthofCycle"], rows))
+    )
+    assert len(cycles) == 10 and report["cycles"] == 10
+    assert cycles[["ovulation_day", "luteal_length", "age", "bmi"]].isna().all().all()
+    assert cycles["cycle_length"].tolist() == baseline("fedcycle", tmp)[0]["cycle_length"].tolist()
 
 
 # ----------------------------------------------------------------------------- the test

@@ -198,7 +198,9 @@ def _evaluate(args: argparse.Namespace, catalog: Any, params: dict[str, Any]) ->
 
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     questions = ValidatedJSONLinesDataset(
-        filepath=str(args.eval), schema="cycle_kedro.schemas.USER_QA"
+        filepath=str(args.eval),
+        schema="cycle_kedro.schemas.USER_QA",
+        missing_hint="check the path given to --eval",
     ).load()
     resources = _resources(catalog, set(systems))
     resources["bertscore_encoder"] = catalog.load("llm.bertscore_encoder")

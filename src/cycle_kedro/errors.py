@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,12 @@ def data_error(exc: BaseException | None) -> DataValidationError | None:
         if isinstance(exc, DataValidationError):
             return exc
         if _missing_env_var(exc):
+            found = re.search(r"Environment variable '([^']+)'", str(exc))
+            name = found.group(1) if found else "VARIABLE"
             return DataValidationError(
                 source="configuration",
                 summary=_first_line(exc),
-                hint="set the variable, e.g. PERIOD_STARTS_FILE=/path/to/export.csv kedro run ...",
+                hint=f"set the variable, e.g. {name}=/path/to/file kedro run ...",
             )
         exc = exc.__cause__ or exc.__context__
     return None

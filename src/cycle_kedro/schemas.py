@@ -25,19 +25,20 @@ _not_blank = Check(
     lambda s: s.astype(str).str.strip().str.len() > 0, element_wise=False, name="not_blank"
 )
 
+# FedCycle format: id, cycle number and cycle length are required; every other column is optional.
 FEDCYCLE_RAW = pa.DataFrameSchema(
     {
         "ClientID": Column(str, _not_blank),
         "CycleNumber": Column(float, coerce=True),
         "LengthofCycle": Column(float, coerce=True),
-        "LengthofLutealPhase": Column(float, nullable=True, coerce=True),
-        "LengthofMenses": Column(float, nullable=True, coerce=True),
-        "EstimatedDayofOvulation": Column(float, nullable=True, coerce=True),
-        "Age": Column(float, nullable=True, coerce=True),
-        "BMI": Column(float, nullable=True, coerce=True),
-        "Height": Column(float, nullable=True, coerce=True),
-        "Weight": Column(float, nullable=True, coerce=True),
-        "Group": Column(float, nullable=True, coerce=True),
+        "LengthofLutealPhase": Column(float, nullable=True, coerce=True, required=False),
+        "LengthofMenses": Column(float, nullable=True, coerce=True, required=False),
+        "EstimatedDayofOvulation": Column(float, nullable=True, coerce=True, required=False),
+        "Age": Column(float, nullable=True, coerce=True, required=False),
+        "BMI": Column(float, nullable=True, coerce=True, required=False),
+        "Height": Column(float, nullable=True, coerce=True, required=False),
+        "Weight": Column(float, nullable=True, coerce=True, required=False),
+        "Group": Column(float, nullable=True, coerce=True, required=False),
     },
     strict=False,
     name="fedcycle_raw",

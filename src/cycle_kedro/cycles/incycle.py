@@ -143,6 +143,8 @@ def survival_update(
 def _luteal_forecast(history, state: dict[str, Any]) -> float:
     model = state["luteal_model"]
     lut = state["luteal"]
+    if lut is None:  # no luteal length known in the training cycles: the ovulation rule is off
+        return float("nan")
     if model == "shrinkage":
         h = np.asarray(history, dtype=float)
         h = h[np.isfinite(h)]
@@ -350,7 +352,10 @@ def fit_incycle_state(
 
     Returns:
         A JSON-friendly dict: history-model quantities, per-band residuals, luteal model and
-        its state, the ovulation rule's calibration residuals and the options.
+        its state, the ovulation rule's calibration residuals and the options. When no training
+        cycle has an ovulation day or luteal length, the ovulation rule is off
+        (``use_ovulation`` false, ``luteal`` ``None``, ``luteal_model`` ``"none"``) and
+        ``skipped`` is ``["ovulation_rule"]``: forecasts use survival conditioning only.
     """
     bands = [int(b) for b in options["n_prior_bands"]]
     res = train_residuals.dropna(subset=["residual"])
@@ -364,7 +369,10 @@ def fit_incycle_state(
     cyc = _with_luteal(train_cycles).sort_values([ID, T], ignore_index=True)
     luteal_model = options["luteal_model"]
     scores: dict[str, float] = {}
-    if luteal_model == "inner_cv":
+    no_luteal = cyc[LUTEAL].isna().all()
+    if no_luteal:  # no ovulation day or luteal length: survival conditioning only
+        luteal_model = "none"
+    elif luteal_model == "inner_cv":
         luteal_model, scores = select_model_inner_cv(
             cyc,
             lambda a, b: _luteal_candidates(a, b, options),
@@ -382,13 +390,16 @@ def fit_incycle_state(
         "point": options["point"],
         "min_tail": int(options["min_tail"]),
         "detection_lag": float(options["detection_lag"]),
-        "use_ovulation": bool(options["use_ovulation"]),
+        "use_ovulation": bool(options["use_ovulation"]) and not no_luteal,
         "round_to_day": bool(options["round_to_day"]),
         "ovulation_tracked": bool(options["ovulation_tracked"]),
         "luteal_model": luteal_model,
         "luteal_inner_cv": scores,
-        "luteal": _fit_luteal(cyc, options),
+        "luteal": None if no_luteal else _fit_luteal(cyc, options),
     }
+    if no_luteal:
+        state |= {"ovulation_residuals": [0.0], "skipped": ["ovulation_rule"]}
+        return state
     # the ovulation rule's residuals: training women, luteal forecast from their earlier cycles
     cand = _luteal_candidates(cyc, cyc, options)[luteal_model]
     resid = (cyc[LUTEAL] - cand)[cyc.groupby(ID).cumcount() >= 1]

@@ -48,7 +48,13 @@ _UTF16_32 = [
     (b"\xff\xfe", "UTF-16"),
     (b"\xfe\xff", "UTF-16"),
 ]
-_SAVE_AS_UTF8 = "save the file as UTF-8 (in Excel: 'CSV UTF-8'; or `iconv -f LATIN1 -t UTF-8`)"
+
+
+def _save_as_utf8(encoding: str) -> str:
+    """The hint for a file in ``encoding`` (as ``iconv -f`` spells it)."""
+    return f"save the file as UTF-8 (in Excel: 'CSV UTF-8'; or `iconv -f {encoding} -t UTF-8`)"
+
+
 _DELIMITERS = {",": "comma ','", ";": "semicolon ';'", "\t": "tab", "|": "pipe '|'"}
 
 
@@ -63,15 +69,18 @@ def _line_of(data: bytes, position: int) -> tuple[int, int]:
     return line, position - (data.rfind(b"\n", 0, position) + 1) + 1
 
 
-def read_text(filepath: str | PurePosixPath, source: str | None = None) -> str:
-    """Read a text file as UTF-8 (an optional BOM is dropped); clear errors for anything else."""
+def read_text(
+    filepath: str | PurePosixPath, source: str | None = None, missing_hint: str | None = None
+) -> str:
+    """Read a text file as UTF-8 (an optional BOM is dropped); clear errors for anything else.
+
+    ``missing_hint`` says where the path comes from (the dataset's conf entry or variable).
+    """
     source = source or str(filepath)
     path = Path(str(filepath))
     if not path.exists():
         raise DataValidationError(
-            source=source,
-            summary="the file does not exist",
-            hint="check the path (for your own export: PERIOD_STARTS_FILE=/path/to/export.csv)",
+            source=source, summary="the file does not exist", hint=missing_hint or "check the path"
         )
     if path.is_dir():
         raise DataValidationError(source=source, summary="is a folder, not a file")
@@ -90,16 +99,20 @@ def read_text(filepath: str | PurePosixPath, source: str | None = None) -> str:
     for bom, name in _UTF16_32:
         if data.startswith(bom):
             raise DataValidationError(
-                source=source, summary=f"the file is {name} text", hint=_SAVE_AS_UTF8
+                source=source, summary=f"the file is {name} text", hint=_save_as_utf8(name)
             )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     nul = data.find(b"\x00")
     if nul >= 0:
         line, col = _line_of(data, nul)
-        utf16 = (
-            data[1::2].count(b"\x00") > len(data) // 4 or data[0::2].count(b"\x00") > len(data) // 4
-        )
+        # UTF-16 without a byte-order mark: every other byte of ASCII text is NUL
+        if data[1::2].count(b"\x00") > len(data) // 4:
+            utf16 = "UTF-16LE"
+        elif data[0::2].count(b"\x00") > len(data) // 4:
+            utf16 = "UTF-16BE"
+        else:
+            utf16 = ""
         raise DataValidationError(
             source=source,
             line=line,
@@ -108,20 +121,21 @@ def read_text(filepath: str | PurePosixPath, source: str | None = None) -> str:
                 if utf16
                 else f"binary data (a NUL byte at column {col}): this is not a text file"
             ),
-            hint=_SAVE_AS_UTF8 if utf16 else "export the data as CSV UTF-8 / JSON Lines",
+            hint=_save_as_utf8(utf16) if utf16 else "export the data as CSV UTF-8 / JSON Lines",
         )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, col = _line_of(data, exc.start)
         bad = data[exc.start : exc.start + 1]
-        guess = "Latin-1 / Windows-1252" if exc.start and 0x80 <= bad[0] else "another encoding"
+        latin = exc.start and 0x80 <= bad[0]
+        guess = "Latin-1 / Windows-1252" if latin else "another encoding"
         raise DataValidationError(
             source=source,
             line=line,
             detail=f"byte 0x{bad.hex().upper()} at column {col} is not UTF-8 (the file looks like {guess})",
             expected="UTF-8 text",
-            hint=_SAVE_AS_UTF8,
+            hint=_save_as_utf8("LATIN1" if latin else "YOUR-ENCODING"),
         ) from None
 
 
@@ -207,16 +221,17 @@ class ValidatedCSVDataset(CSVDataset):
     UTF-8 (a BOM is fine); ``load_args`` are passed to ``pandas.read_csv`` (``encoding`` is ignored).
     """
 
-    def __init__(self, *, schema: str, **kwargs: Any) -> None:
+    def __init__(self, *, schema: str, missing_hint: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._schema_path = schema
+        self._missing_hint = missing_hint
 
     def load(self) -> pd.DataFrame:
         source = str(self._filepath)
         schema = _schema(self._schema_path)
         args = {k: v for k, v in self._load_args.items() if k != "encoding"}
         sep = args.get("sep", args.get("delimiter", ","))
-        text = read_text(self._get_load_path(), source)
+        text = read_text(self._get_load_path(), source, self._missing_hint)
         header = text.splitlines()[0] if text else ""
         required = [name for name, col in schema.columns.items() if col.required]
         _check_delimiter(header, sep, required, source)
@@ -257,14 +272,22 @@ def _parser_error(exc: Exception, source: str) -> DataValidationError:
 class ValidatedJSONLinesDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
     """JSON Lines file (one object per line, UTF-8, BOM accepted): a bad line names file and line."""
 
-    def __init__(self, *, filepath: str, schema: str, metadata: dict | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        schema: str,
+        missing_hint: str | None = None,
+        metadata: dict | None = None,
+    ) -> None:
         self._filepath = PurePosixPath(filepath)
         self._schema_path = schema
+        self._missing_hint = missing_hint
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
         source = str(self._filepath)
-        text = read_text(self._filepath, source)
+        text = read_text(self._filepath, source, self._missing_hint)
         if text.lstrip().startswith("["):
             raise DataValidationError(
                 source=source,
@@ -334,8 +357,14 @@ def _check_text_fields(df: pd.DataFrame, schema, source: str) -> None:
 class ReadOnlyCSVDataset(ValidatedCSVDataset):
     """A user's own export: decoded and checked like every reader, never written over."""
 
-    def __init__(self, *, schema: str = "cycle_kedro.schemas.PERIOD_STARTS_RAW", **kwargs: Any):
-        super().__init__(schema=schema, **kwargs)
+    def __init__(
+        self,
+        *,
+        schema: str = "cycle_kedro.schemas.PERIOD_STARTS_RAW",
+        missing_hint: str = "check the path in PERIOD_STARTS_FILE=/path/to/export.csv",
+        **kwargs: Any,
+    ):
+        super().__init__(schema=schema, missing_hint=missing_hint, **kwargs)
 
     def save(self, data: pd.DataFrame) -> None:
         raise DatasetError(

@@ -1,11 +1,15 @@
 """The forecasting template end to end on tiny data, and the two cohort namespaces."""
 
+import logging
+
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from cycle_kedro.pipelines.forecasting.pipeline import create_pipeline, create_template
+from tests.conftest import make_cycles
 
 
 class KeptMemoryDataset(MemoryDataset):
@@ -103,4 +107,37 @@ def test_template_runs_end_to_end(cycles, params):
     ):
         assert isinstance(result[f"{fig}@matplotlib"].load(), plt.Figure)
     assert isinstance(result["incycle_error_by_day"].load(), plt.Figure)
+    plt.close("all")
+
+
+@pytest.mark.slow
+def test_template_runs_without_optional_columns(params, caplog):
+    """Only id, cycle number and length: no ovulation day, luteal length, age, BMI or signals."""
+    pytest.importorskip("lightning")
+    bare = make_cycles(n_women=24, n_cycles=8, seed=5, exog=False)
+    bare[["age", "bmi"]] = np.nan
+    catalog = DataCatalog()
+    catalog["model_input"] = bare
+    catalog["cycles"] = bare.assign(ovulation_day=np.nan, luteal_length=np.nan)
+    for name in ("forecast_metrics", "incycle_metrics", "incycle_state"):
+        catalog[name] = KeptMemoryDataset()
+    for key, value in params.items():
+        catalog[f"params:{key}"] = value
+    with caplog.at_level(logging.WARNING):
+        result = SequentialRunner().run(create_template(), catalog)
+    state = catalog["incycle_state"].load()
+    assert not state["use_ovulation"] and state["skipped"] == ["ovulation_rule"]
+    assert "no ovulation day or luteal length" in caplog.text
+    nxt = result["next_cycle_forecast"].load()
+    assert len(nxt) == bare.woman_id.nunique()
+    assert set(nxt.incycle_method) == {"history"}
+    assert (nxt.incycle_lower_80 <= nxt.incycle_upper_80).all()
+    incycle = catalog["incycle_metrics"].load()
+    assert {"day1", "14"} <= set(incycle.moment)
+    assert (incycle.share_ovulation_rule.dropna() == 0).all()
+    skipped = incycle[incycle.moment == "ovulation"]
+    assert len(skipped) == 1 and skipped.n.iloc[0] == 0 and skipped.mae.isna().all()
+    assert result["incycle_mlflow_metrics"].load()["incycle.ovulation.n"]["value"] == 0
+    metrics = catalog["forecast_metrics"].load()
+    assert metrics[metrics.kind != "study"].mae.notna().all()
     plt.close("all")

@@ -7,6 +7,7 @@ woman's next-cycle forecast into one for her current cycle
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,8 @@ from cycle_kedro.cycles.incycle import fit_incycle_state, forecast_current_cycle
 
 from .folds import KEYS
 from .incycle_evaluation import day1_forecast, incycle_options
+
+logger = logging.getLogger(__name__)
 
 
 def _history_state(frame: pd.DataFrame, cohort_model: dict[str, Any], model: str) -> dict:
@@ -42,6 +45,7 @@ def fit_cohort_incycle_state(
 
     Calibration residuals are the day-1 model's out-of-fold residuals (as the next-cycle
     intervals); population mean, shrinkage strength and robust fits come from all cycles.
+    A cohort without ovulation days gets a state without the ovulation rule (logged).
     """
     model = incycle["history_model"]
     pred = day1_forecast(details, predictions, model)
@@ -49,7 +53,14 @@ def fit_cohort_incycle_state(
         residual=(details["cycle_length"] - pred)[details["evaluated"]]
     )
     hist = _history_state(details, cohort_model, model)
-    return fit_incycle_state(details, calib, incycle_options(incycle), hist)
+    state = fit_incycle_state(details, calib, incycle_options(incycle), hist)
+    if state.get("skipped"):
+        logger.warning(
+            "in-cycle forecasts: the cohort has no ovulation day or luteal length; skipped %s, "
+            "forecasts use survival conditioning only",
+            ", ".join(state["skipped"]),
+        )
+    return state
 
 
 def current_cycle_status(frame: pd.DataFrame) -> pd.DataFrame:

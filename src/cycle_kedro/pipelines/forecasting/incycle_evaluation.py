@@ -106,10 +106,23 @@ def evaluate_incycle(
 
     ``mae_vs_day1`` is the moment's MAE minus that of the day-1 forecast (whole days) on the
     same cycles, with a woman-level cluster-bootstrap CI (negative: the update helps).
+    A cohort without ovulation days gets an ``ovulation`` row with ``n`` 0 (the skipped rule).
     """
     rows = []
     for moment in [str(m) for m in incycle["moments"]]:
         part = incycle_predictions[incycle_predictions["moment"] == moment]
+        if part.empty and moment == "ovulation":  # no ovulation day in the cohort: say so
+            logger.warning("in-cycle table: no cycle has an ovulation day; moment 'ovulation' n=0")
+            rows.append(
+                {
+                    "cohort": evaluation.get("cohort", ""),
+                    "moment": moment,
+                    "history_model": incycle["history_model"],
+                    "n": 0,
+                    "n_women": 0,
+                }
+            )
+            continue
         if part.empty:
             continue
         rows.append(

@@ -52,15 +52,23 @@ def predict_arima(frame: pd.DataFrame, arima: dict[str, Any]) -> pd.DataFrame:
 
 
 def _ridge_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """History features from earlier cycles only (exogenous: previous cycle's values)."""
+    """History features from earlier cycles only (exogenous: previous cycle's values).
+
+    A per-woman or exogenous column without any value in the cohort is left out (logged).
+    """
     st = expanding_history_stats(frame)
     x = st[["last", "hist_mean", "hist_median", "hist_sd"]].copy()
     x["log_n_prior"] = np.log1p(st["n_prior"])
-    x[["age", "bmi"]] = frame[["age", "bmi"]]
-    prev = frame.sort_values(KEYS).groupby("woman_id")[list(EXOG)].shift(1)
-    for col in EXOG:
-        if frame[col].notna().any():
-            x[f"prev_{col}"] = prev[col]
+    missing = [c for c in ("age", "bmi", *EXOG) if c not in frame or frame[c].isna().all()]
+    if missing:
+        logger.info("ridge: no values of %s in this cohort; features skipped", ", ".join(missing))
+    for col in ("age", "bmi"):
+        if col not in missing:
+            x[col] = frame[col]
+    exog = [c for c in EXOG if c not in missing]
+    prev = frame.sort_values(KEYS).groupby("woman_id")[exog].shift(1)
+    for col in exog:
+        x[f"prev_{col}"] = prev[col]
     return x
 
 

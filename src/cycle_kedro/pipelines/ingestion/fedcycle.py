@@ -10,6 +10,8 @@ Input contract (``fedcycle_raw``, checked by the reader and :func:`clean_fedcycl
   ``repeated_block_min_equal_share`` of the cells; the shipped file has 4 such women, 16 rows, 12
   of them identical). The first copy in file order is kept and the run reports it. Any other
   repeated cycle number is an error naming both rows.
+* ``ClientID``, ``CycleNumber`` and ``LengthofCycle`` are required; the other columns
+  (``FEDCYCLE_COLUMNS``) may be absent and are then blank.
 * Every value is inside its plausible range (``fedcycle_checks`` in ``parameters_ingestion.yml``,
   documented in ``conf/README.md``); day counts are whole days; ovulation and the luteal phase fall
   inside the cycle. ``Weight = 0`` means missing (reported).
@@ -75,7 +77,10 @@ def clean_fedcycle(
         dropped or normalised.
     """
     source = source_of(raw, "fedcycle_raw")
-    df = raw.reset_index(drop=True)
+    absent = [c for c in FEDCYCLE_COLUMNS if c not in raw]
+    if absent:
+        logger.info("%s: no column %s; left blank", source, ", ".join(absent))
+    df = raw.reset_index(drop=True).reindex(columns=[*raw.columns, *absent])
     ids = df["ClientID"].map(normalise_id)
     check_case_variants(
         df, ids, source, "ClientID",
@@ -165,6 +170,7 @@ def _repeated_blocks(
     }
     if not repeated.any():
         return repeated, report
+    _check_pasted_run(df, ids, source)
     first_row = df.index.to_series().groupby([ids, number]).transform("first")
     compared = [c for c in df.columns if c != "ClientID"]
     min_share = float(checks.get("repeated_block_min_equal_share", 0.9))
@@ -190,6 +196,40 @@ def _repeated_blocks(
         report["repeated_rows_dropped"],
     )
     return repeated, report
+
+
+def _check_pasted_run(df: pd.DataFrame, ids: pd.Series, source: str) -> None:
+    """Raise when a run of rows spanning two or more women repeats earlier rows cell by cell.
+
+    That is a pasted copy (rows pasted twice, two exports joined), not one woman's repeated
+    block: the error names the copy's first and last line and the lines it repeats.
+    """
+    n = len(df)
+    row_hash = pd.util.hash_pandas_object(df, index=False).to_numpy()
+    first = pd.Series(np.arange(n)).groupby(row_hash).transform("min").to_numpy()
+    best, i = None, 0
+    while i < n:
+        origin, size = int(first[i]), 0
+        while i + size < n and origin + size < i and row_hash[i + size] == row_hash[origin + size]:
+            size += 1  # row i + size repeats row origin + size, the copy goes on
+        if size and ids.iloc[i : i + size].nunique() > 1 and (best is None or size > best[2]):
+            best = (i, origin, size)
+        i += max(size, 1)
+    if best is None:
+        return
+    start, origin, size = best
+    stop = start + size
+    copy = (file_line(df, start), file_line(df, stop - 1))
+    original = (file_line(df, origin), file_line(df, origin + size - 1))
+    raise DataValidationError(
+        source=source,
+        problems=[Problem(column="ClientID", row=start, line=copy[0], value=df["ClientID"].iloc[start])],
+        summary=(
+            f"lines {copy[0]}-{copy[1]} repeat lines {original[0]}-{original[1]} cell by cell "
+            f"({stop - start} rows, {ids.iloc[start:stop].nunique()} women): rows pasted twice?"
+        ),
+        hint=f"delete the copy (lines {copy[0]}-{copy[1]})",
+    )
 
 
 def _raise_repeated(df: pd.DataFrame, first: int, second: int, source: str, restart: bool) -> None:
