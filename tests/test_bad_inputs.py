@@ -698,7 +698,11 @@ for _kind in ("fedcycle", "qa", "export"):
         _assert_same(kind, result, baseline(kind, tmp))
 
     def _encoding_named(tmp, kind=_kind):
-        for encoding, named in (("utf-16", "UTF-16"), ("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE")):
+        for encoding, named in (
+            ("utf-16", "UTF-16"),
+            ("utf-16-le", "UTF-16LE"),
+            ("utf-16-be", "UTF-16BE"),
+        ):
             err = expect_error(kind, write(tmp, NAME[kind], good_file(kind), encoding=encoding))
             assert f"iconv -f {named} -t UTF-8" in str(err) and "LATIN1" not in str(err), str(err)
         text = _with_accent(kind)

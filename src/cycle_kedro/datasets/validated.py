@@ -69,6 +69,15 @@ def _line_of(data: bytes, position: int) -> tuple[int, int]:
     return line, position - (data.rfind(b"\n", 0, position) + 1) + 1
 
 
+def _utf16_without_bom(data: bytes) -> str:
+    """``UTF-16LE`` / ``UTF-16BE`` when every other byte is NUL (ASCII text in UTF-16), else ``""``."""
+    if data[1::2].count(b"\x00") > len(data) // 4:
+        return "UTF-16LE"
+    if data[0::2].count(b"\x00") > len(data) // 4:
+        return "UTF-16BE"
+    return ""
+
+
 def read_text(
     filepath: str | PurePosixPath, source: str | None = None, missing_hint: str | None = None
 ) -> str:
@@ -106,13 +115,7 @@ def read_text(
     nul = data.find(b"\x00")
     if nul >= 0:
         line, col = _line_of(data, nul)
-        # UTF-16 without a byte-order mark: every other byte of ASCII text is NUL
-        if data[1::2].count(b"\x00") > len(data) // 4:
-            utf16 = "UTF-16LE"
-        elif data[0::2].count(b"\x00") > len(data) // 4:
-            utf16 = "UTF-16BE"
-        else:
-            utf16 = ""
+        utf16 = _utf16_without_bom(data)
         raise DataValidationError(
             source=source,
             line=line,

@@ -223,7 +223,9 @@ def _check_pasted_run(df: pd.DataFrame, ids: pd.Series, source: str) -> None:
     original = (file_line(df, origin), file_line(df, origin + size - 1))
     raise DataValidationError(
         source=source,
-        problems=[Problem(column="ClientID", row=start, line=copy[0], value=df["ClientID"].iloc[start])],
+        problems=[
+            Problem(column="ClientID", row=start, line=copy[0], value=df["ClientID"].iloc[start])
+        ],
         summary=(
             f"lines {copy[0]}-{copy[1]} repeat lines {original[0]}-{original[1]} cell by cell "
             f"({stop - start} rows, {ids.iloc[start:stop].nunique()} women): rows pasted twice?"
