@@ -56,7 +56,7 @@ def _truncated(pred: np.ndarray, resid: np.ndarray, day: int, min_tail: int) -> 
     return {"median": q(0.5), "lo80": q(0.1), "hi80": q(0.9)}
 
 
-def _baseline_rows(preds, users, test, target, days, by_day) -> list[pd.DataFrame]:
+def _baseline_rows(preds, users, *, test, target, days, by_day) -> list[pd.DataFrame]:
     parts = []
     gap = (preds["next_start"] - preds["last_start"]).dt.days.astype(float)
     preds = preds.assign(gap=gap, resid=preds["actual_length"] - gap)
@@ -114,7 +114,12 @@ def evaluate_by_cycle_day(
         )
     cfg = by_day | {"test_fraction": adherence["test_fraction"]}
     parts += _baseline_rows(
-        last_cycle_predictions.reset_index(drop=True), users, test, target, days, cfg
+        last_cycle_predictions.reset_index(drop=True),
+        users,
+        test=test,
+        target=target,
+        days=days,
+        by_day=cfg,
     )
     out = pd.concat(parts, ignore_index=True)[PREDICTION_COLUMNS]
     logger.info(
