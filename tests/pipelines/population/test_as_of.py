@@ -16,6 +16,7 @@ from cycle_kedro.pipelines.population.by_cycle_day import (
     score_oracle_by_cycle_day,
     summarise_by_cycle_day,
 )
+from cycle_kedro.pipelines.population.evaluation import score_posterior_skips
 from cycle_kedro.pipelines.population.generator import generate_population
 from cycle_kedro.pipelines.population.intake import validate_period_starts
 from cycle_kedro.pipelines.population.next_period import (
@@ -123,3 +124,21 @@ def test_by_cycle_day_table_metrics_and_oracle(small):
     day0 = oracle[(oracle["day"] == 0) & (oracle["model"] == "skip_aware")].iloc[0]
     assert 0.9 < day0["mae_ratio"] < 1.3  # the oracle knows each user's truth
     assert np.isfinite(om["population.app.by_day.oracle.day0.mae"]["value"])
+
+
+def test_posterior_skip_detection_against_the_planted_truth(small):
+    params = small["params"]
+    model = fit_skip_aware_model(small["cycles"], small["family"], params["adherence"])
+    table, calibration, metrics = score_posterior_skips(
+        small["cycles"], model, small["truth"], params["skip_detection"], params["adherence"]
+    )
+    assert set(zip(table["detector"], table["users"])) == {
+        (d, u) for d in ("posterior", "tolerance") for u in ("train", "test")
+    }
+    assert table["default"].sum() == 2  # one detector, both user splits
+    post = table[(table["detector"] == "posterior") & (table["users"] == "test")].iloc[0]
+    assert post["recall"] > 0.7 and post["precision"] > 0.7
+    assert calibration["n_gaps"].sum() == table.loc[table["users"] == "test", "n_gaps"].iloc[0]
+    top = calibration.iloc[-1]
+    assert top["share_skips"] > 0.7 and calibration.iloc[0]["share_skips"] < 0.05
+    assert "population.app.skip_detection.posterior.test.recall" in metrics

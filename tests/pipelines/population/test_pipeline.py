@@ -20,6 +20,7 @@ SHARED = [
     "fedcycle_starts",
     "adherence",
     "by_cycle_day",
+    "skip_detection",
 ]
 
 

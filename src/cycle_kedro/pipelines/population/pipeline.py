@@ -10,7 +10,7 @@ from kedro.pipeline import Node, Pipeline
 
 from .as_of import add_as_of_forecasts, fit_skip_aware_model, select_adherence_family
 from .by_cycle_day import evaluate_by_cycle_day, score_oracle_by_cycle_day, summarise_by_cycle_day
-from .evaluation import score_skip_flags, summarise_evaluation
+from .evaluation import score_posterior_skips, score_skip_flags, summarise_evaluation
 from .intake import build_user_lookup, validate_period_starts
 from .next_period import build_period_cycles, evaluate_last_cycle, forecast_next_period
 from .plots import (
@@ -190,6 +190,22 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="plot_skip_flag_scores",
             ),
             Node(
+                func=score_posterior_skips,
+                inputs=[
+                    "period_cycles",
+                    "adherence_model",
+                    "population_truth",
+                    "params:skip_detection",
+                    "params:adherence",
+                ],
+                outputs=[
+                    "posterior_skip_scores",
+                    "posterior_skip_calibration",
+                    "posterior_skip_metrics",
+                ],
+                name="score_posterior_skips",
+            ),
+            Node(
                 func=score_oracle_by_cycle_day,
                 inputs=["by_cycle_day_predictions", "population_truth", "params:generator"],
                 outputs=["app_oracle_by_cycle_day", "app_oracle_by_cycle_day_metrics"],
@@ -199,6 +215,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         inputs={
             "period_cycles": "app.period_cycles",
             "by_cycle_day_predictions": "app.by_cycle_day_predictions",
+            "adherence_model": "app.adherence_model",
         },
     )
     extras = Pipeline(
