@@ -80,6 +80,38 @@ def _frame(day, model, user_id, actual, f) -> pd.DataFrame:
     )
 
 
+def skip_aware_predictions(
+    users: pd.DataFrame,
+    codes: np.ndarray,
+    x: np.ndarray,
+    *,
+    test: np.ndarray,
+    held: np.ndarray,
+    options: dict,
+    days: list[int],
+) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """The skip-aware model fitted on training users' gaps, scored on the test users' held-out gap.
+
+    ``users``/``codes``/``x`` from :func:`~cycle_kedro.cycles.adherence.user_gaps`; ``test`` per
+    user, ``held`` per gap (the test users' withheld gaps). Returns the prediction rows (model
+    ``skip_aware``), the withheld gap per user (NaN when none) and the fitted state.
+    """
+    train = ~test[codes]
+    state = skip_model.fit_adherence_model(x[train], codes[train], options)
+    hist = test[codes] & ~held
+    post, _ = skip_model.adherence_posterior(state, x[hist], codes[hist], len(users))
+    target = np.full(len(users), np.nan)
+    target[codes[held]] = x[held]
+    parts = []
+    for d in days:
+        f = skip_model.forecast_as_of(state, post, np.full(len(users), d))
+        sel = test & (target > d)
+        f = {"median": f["median_gap_days"], "lo80": f["lo_gap_days"], "hi80": f["hi_gap_days"]}
+        ids = users["user_id"].to_numpy()[sel]
+        parts.append(_frame(d, "skip_aware", ids, target[sel], {k: v[sel] for k, v in f.items()}))
+    return pd.concat(parts, ignore_index=True), target, state
+
+
 def evaluate_by_cycle_day(
     cycles: pd.DataFrame,
     last_cycle_predictions: pd.DataFrame,
@@ -89,31 +121,18 @@ def evaluate_by_cycle_day(
 ) -> pd.DataFrame:
     """Per test user, day and model: the withheld gap and the conditioned median / 80% interval."""
     users, codes, x, test, held = _split(engine.compute(cycles), adherence)
-    train = ~test[codes]
-    state = skip_model.fit_adherence_model(
-        x[train], codes[train], model_options(adherence, family["family"])
-    )
-    hist = test[codes] & ~held
-    post, _ = skip_model.adherence_posterior(state, x[hist], codes[hist], len(users))
-    target = np.full(len(users), np.nan)
-    target[codes[held]] = x[held]
     days = [int(d) for d in by_day["days"]]
-    parts = []
-    for d in days:
-        f = skip_model.forecast_as_of(state, post, np.full(len(users), d))
-        sel = test & (target > d)
-        f = {"median": f["median_gap_days"], "lo80": f["lo_gap_days"], "hi80": f["hi_gap_days"]}
-        parts.append(
-            _frame(
-                d,
-                "skip_aware",
-                users["user_id"].to_numpy()[sel],
-                target[sel],
-                {k: v[sel] for k, v in f.items()},
-            )
-        )
+    model, target, state = skip_aware_predictions(
+        users,
+        codes,
+        x,
+        test=test,
+        held=held,
+        options=model_options(adherence, family["family"]),
+        days=days,
+    )
     cfg = by_day | {"test_fraction": adherence["test_fraction"]}
-    parts += _baseline_rows(
+    parts = _baseline_rows(
         last_cycle_predictions.reset_index(drop=True),
         users,
         test=test,
@@ -121,7 +140,7 @@ def evaluate_by_cycle_day(
         days=days,
         by_day=cfg,
     )
-    out = pd.concat(parts, ignore_index=True)[PREDICTION_COLUMNS]
+    out = pd.concat([model, *parts], ignore_index=True)[PREDICTION_COLUMNS]
     logger.info(
         "By-day evaluation: %d test users, fit on %d training users",
         int(np.isfinite(target).sum()),
@@ -130,7 +149,8 @@ def evaluate_by_cycle_day(
     return out
 
 
-def _scores(p: pd.DataFrame) -> pd.Series:
+def scores(p: pd.DataFrame) -> pd.Series:
+    """MAE, RMSE, median absolute error and 80% coverage of one model's rows on one day."""
     e = (p["actual_gap"] - p["median"]).abs()
     return pd.Series(
         {
@@ -149,7 +169,7 @@ def summarise_by_cycle_day(
     """Table (one row per day and model) and MLflow metrics ``population.<cohort>.by_day.<model>.day<d>.<metric>``."""
     cohort = input_cfg["cohort"]
     rows = [
-        {"cohort": cohort, "day": day, "model": model} | _scores(p).to_dict()
+        {"cohort": cohort, "day": day, "model": model} | scores(p).to_dict()
         for (day, model), p in predictions.groupby(["day", "model"], sort=True)
     ]
     table = pd.DataFrame(rows)
@@ -178,6 +198,15 @@ def _oracle_users(truth: pd.DataFrame, generator: dict) -> pd.DataFrame:
     )
 
 
+def oracle_predictions(
+    p: pd.DataFrame, cycle_pmf: np.ndarray, p_missed: np.ndarray
+) -> pd.DataFrame:
+    """``p``'s rows (one day) with the Bayes oracle's median / interval: the true distribution."""
+    gap = skip_model.logged_gap_pmf(cycle_pmf, p_missed)
+    f = skip_model.forecast_from_pmf(gap, cycle_pmf, p["day"].to_numpy())
+    return p.assign(median=f["median_gap_days"], lo80=f["lo_gap_days"], hi80=f["hi_gap_days"])
+
+
 def score_oracle_by_cycle_day(
     predictions: pd.DataFrame, truth: pd.DataFrame, generator: dict
 ) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
@@ -188,11 +217,8 @@ def score_oracle_by_cycle_day(
     rows = []
     for (day, model), p in predictions.groupby(["day", "model"], sort=True):
         u = users.set_index("user_id").loc[p["user_id"]].reset_index()
-        cycle = cycle_length_pmf(u, generator)
-        gap = skip_model.logged_gap_pmf(cycle, u["p_missed"].to_numpy())
-        f = skip_model.forecast_from_pmf(gap, cycle, np.full(len(u), int(day)))
-        o = p.assign(median=f["median_gap_days"], lo80=f["lo_gap_days"], hi80=f["hi_gap_days"])
-        mine, best = _scores(p), _scores(o)
+        o = oracle_predictions(p, cycle_length_pmf(u, generator), u["p_missed"].to_numpy())
+        mine, best = scores(p), scores(o)
         rows.append(
             {
                 "day": day,
