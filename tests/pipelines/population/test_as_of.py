@@ -142,3 +142,23 @@ def test_posterior_skip_detection_against_the_planted_truth(small):
     top = calibration.iloc[-1]
     assert top["share_skips"] > 0.7 and calibration.iloc[0]["share_skips"] < 0.05
     assert "population.app.skip_detection.posterior.test.recall" in metrics
+
+
+def test_a_tiny_export_gets_the_fallback_family_and_no_by_day_table(small, planted_log):
+    params = small["params"]
+    engine = {"engine": "pandas", "n_jobs": 1}
+    input_cfg = small["input"] | {"as_of": "2025-01-01"}
+    kept, _ = validate_period_starts(planted_log, input_cfg, engine)
+    cycles = build_period_cycles(kept, params["skips"], engine)
+    family = select_adherence_family(cycles, params["adherence"])
+    assert family == {
+        "family": params["adherence"]["fallback_family"],
+        "rule": "fallback",
+        "scores": {},
+    }
+    last = evaluate_last_cycle(
+        kept, params["forecast"], params["skips"], params["evaluation"], engine
+    )
+    pred = evaluate_by_cycle_day(cycles, last, family, params["adherence"], params["by_cycle_day"])
+    table, metrics = summarise_by_cycle_day(pred, input_cfg)
+    assert pred.empty and table.empty and not metrics

@@ -66,7 +66,10 @@ def select_adherence_family(cycles: pd.DataFrame, adherence: dict) -> dict:
         return {"family": adherence["family"], "rule": "fixed", "scores": {}}
     cycles = engine.compute(cycles)
     train = cycles[~held_out_users(cycles["user_id"], adherence).to_numpy()]
-    _, codes, lengths = skip_model.user_gaps(train)
+    users, codes, lengths = skip_model.user_gaps(train)
+    if (users["n_gaps"] >= 2).sum() < int(adherence["min_training_users"]):
+        logger.info("Too few training users for the family rule: %s", adherence["fallback_family"])
+        return {"family": adherence["fallback_family"], "rule": "fallback", "scores": {}}
     family, scores = skip_model.select_family(lengths, codes, model_options(adherence, "normal"))
     logger.info(
         "Skip-aware model family %s (mean log score of training users' last gap: %s)",

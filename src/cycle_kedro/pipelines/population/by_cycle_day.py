@@ -30,6 +30,7 @@ from .as_of import held_out_users, model_options
 logger = logging.getLogger(__name__)
 
 PREDICTION_COLUMNS = ["day", "model", "user_id", "actual_gap", "median", "lo80", "hi80"]
+_EMPTY = dict(zip(PREDICTION_COLUMNS, ["int64", "object", "object", *["float64"] * 4], strict=True))
 
 
 def _split(cycles: pd.DataFrame, adherence: dict):
@@ -121,6 +122,12 @@ def evaluate_by_cycle_day(
 ) -> pd.DataFrame:
     """Per test user, day and model: the withheld gap and the conditioned median / 80% interval."""
     users, codes, x, test, held = _split(engine.compute(cycles), adherence)
+    n_train = int((~test & (users["n_gaps"] >= 2).to_numpy()).sum())
+    if n_train < int(adherence["min_training_users"]) or not held.any():
+        logger.info(
+            "By-day evaluation skipped: %d training users, %d test gaps", n_train, held.sum()
+        )
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EMPTY.items()})
     days = [int(d) for d in by_day["days"]]
     model, target, state = skip_aware_predictions(
         users,
@@ -172,7 +179,8 @@ def summarise_by_cycle_day(
         {"cohort": cohort, "day": day, "model": model} | scores(p).to_dict()
         for (day, model), p in predictions.groupby(["day", "model"], sort=True)
     ]
-    table = pd.DataFrame(rows)
+    columns = ["cohort", "day", "model", "n_users", "mae", "rmse", "median_ae", "coverage80"]
+    table = pd.DataFrame(rows, columns=columns)
     table["n_users"] = table["n_users"].astype("int64")
     metrics = mlflow_metrics(
         {
