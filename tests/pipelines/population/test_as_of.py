@@ -162,3 +162,20 @@ def test_a_tiny_export_gets_the_fallback_family_and_no_by_day_table(small, plant
     pred = evaluate_by_cycle_day(cycles, last, family, params["adherence"], params["by_cycle_day"])
     table, metrics = summarise_by_cycle_day(pred, input_cfg)
     assert pred.empty and table.empty and not metrics
+
+
+def test_dask_cycles_give_the_same_model_and_by_day_rows(small):
+    dd = pytest.importorskip("dask.dataframe")
+    params = small["params"]
+    ddf = dd.from_pandas(small["cycles"].sample(frac=1.0, random_state=0), npartitions=3)
+
+    def run(cycles):
+        model = fit_skip_aware_model(cycles, small["family"], params["adherence"])
+        out = add_as_of_forecasts(small["forecasts"], cycles, model, small["input"])
+        pred = evaluate_by_cycle_day(
+            cycles, small["last"], small["family"], params["adherence"], params["by_cycle_day"]
+        )
+        return out, pred
+
+    for pandas_frame, dask_frame in zip(run(small["cycles"]), run(ddf), strict=True):
+        pd.testing.assert_frame_equal(pandas_frame, dask_frame)
