@@ -180,8 +180,16 @@ def _split_gaps(truth: pd.DataFrame, users: pd.DataFrame):
 
 
 def accuracy_rows(family: str) -> tuple[list[dict], dict]:
-    """Day-by-day errors of the skip-aware model and of the Bayes oracle on a generated cohort."""
+    """Day-by-day errors of the skip-aware model and of the Bayes oracle on a generated cohort.
+
+    The scoring is the population pipeline's (:mod:`cycle_kedro.pipelines.population.by_cycle_day`).
+    """
     from cycle_kedro.cycles import adherence  # noqa: PLC0415
+    from cycle_kedro.pipelines.population.by_cycle_day import (  # noqa: PLC0415
+        oracle_predictions,
+        scores,
+        skip_aware_predictions,
+    )
     from cycle_kedro.pipelines.population.generator import (  # noqa: PLC0415
         cycle_length_pmf,
         generate_cohort,
@@ -192,42 +200,39 @@ def accuracy_rows(family: str) -> tuple[list[dict], dict]:
     _, truth, users = generate_cohort(cfg)
     codes, x, test_user, last = _split_gaps(truth, users)
     train = ~test_user[codes]
-    chosen, scores = adherence.select_family(x[train], codes[train])
-    state = adherence.fit_adherence_model(x[train], codes[train], {"family": chosen})
-    hist = test_user[codes] & ~last
-    post, p_skip = adherence.adherence_posterior(state, x[hist], codes[hist], len(users))
-    target = np.zeros(len(users))
-    target[codes[test_user[codes] & last]] = x[test_user[codes] & last]
+    chosen, family_scores = adherence.select_family(x[train], codes[train])
+    held = test_user[codes] & last
+    pred, target, state = skip_aware_predictions(
+        users,
+        codes,
+        x,
+        test=test_user,
+        held=held,
+        options={"family": chosen},
+        days=list(ACCURACY_DAYS),
+    )
+    hist = test_user[codes] & ~held
+    _, p_skip = adherence.adherence_posterior(state, x[hist], codes[hist], len(users))
     cycle = cycle_length_pmf(users, cfg)
-    gap = adherence.logged_gap_pmf(cycle, users["p_missed"].to_numpy())
+    p_missed = users["p_missed"].to_numpy()
     median_prev = pd.Series(x[hist]).groupby(codes[hist]).median().reindex(range(len(users)))
     rows = []
-    for d in ACCURACY_DAYS:
-        day = np.full(len(users), d)
-        model = adherence.forecast_as_of(state, post, day)
-        oracle = adherence.forecast_from_pmf(gap, cycle, day)
+    for d, p in pred.groupby("day", sort=True):
         sel = test_user & (target > d)
-        y = target[sel]
-        err = {
-            name: y - f["median_gap_days"][sel]
-            for name, f in (("model", model), ("oracle", oracle))
-        }
-        row = {"generator": family, "model_family": chosen, "day": d, "n_users": int(sel.sum())}
-        for name, f in (("model", model), ("oracle", oracle)):
-            e = np.abs(err[name])
-            row |= {f"{name}_mae": e.mean(), f"{name}_rmse": np.sqrt((e**2).mean())}
-            row[f"{name}_medae"] = np.median(e)
-            row[f"{name}_cov80"] = np.mean(
-                (y >= f["lo_gap_days"][sel]) & (y <= f["hi_gap_days"][sel])
-            )
+        oracle = oracle_predictions(p, cycle[sel], p_missed[sel])
+        row = {"generator": family, "model_family": chosen, "day": d, "n_users": len(p)}
+        for name, q in (("model", p), ("oracle", oracle)):
+            m = scores(q)
+            row |= {f"{name}_mae": m["mae"], f"{name}_rmse": m["rmse"]}
+            row |= {f"{name}_medae": m["median_ae"], f"{name}_cov80": m["coverage80"]}
         row["mae_ratio"] = row["model_mae"] / row["oracle_mae"]
-        row["median_prev_mae"] = np.abs(y - median_prev.to_numpy()[sel]).mean()
+        row["median_prev_mae"] = np.abs(target[sel] - median_prev.to_numpy()[sel]).mean()
         rows.append(row)
     actual = truth["n_missed"].to_numpy()[hist] > 0
     flag = p_skip >= 0.5
     skips = {
         "generator": family,
-        "family_scores": {k: round(v, 4) for k, v in scores.items()},
+        "family_scores": {k: round(v, 4) for k, v in family_scores.items()},
         "test_gaps": int(hist.sum()),
         "true_skips": int(actual.sum()),
         "precision": float((flag & actual).sum() / max(flag.sum(), 1)),

@@ -12,7 +12,16 @@ from cycle_kedro.pipelines.population.generator import generate_population
 from cycle_kedro.pseudonyms import PseudonymKey
 from tests.conftest import TEST_KEY
 
-SHARED = ["skips", "forecast", "evaluation", "skip_scoring", "fedcycle_starts"]
+SHARED = [
+    "skips",
+    "forecast",
+    "evaluation",
+    "skip_scoring",
+    "fedcycle_starts",
+    "adherence",
+    "by_cycle_day",
+    "skip_detection",
+]
 
 
 def _catalog(params: dict, engine: dict) -> DataCatalog:
@@ -100,7 +109,7 @@ def test_pandas_and_dask_give_identical_forecasts(params, dask_client):
     pipe = (
         create_pipeline()
         .from_nodes("population.app.validate_period_starts")
-        .to_nodes("population.app.forecast_next_period")
+        .to_nodes("population.app.add_as_of_forecasts")
     )
     engines = {
         "pandas": {"engine": "pandas", "n_jobs": 1},
@@ -112,7 +121,11 @@ def test_pandas_and_dask_give_identical_forecasts(params, dask_client):
         catalog["period_starts"] = log
         out = SequentialRunner().run(pipe, catalog)
         results[name] = out["population.app.next_period_forecasts"].load()
-    pd.testing.assert_frame_equal(results["pandas"], results["dask"])
+    pd.testing.assert_frame_equal(results["pandas"], results["dask"])  # the as-of columns too
+    assert {"cycle_day", "as_of_next_start", "p_missed_start", "p_start_soon"} <= set(
+        results["pandas"].columns
+    )
+    assert results["pandas"]["as_of_next_start"].notna().all()
     assert results["pandas"]["user_id"].nunique() == 1000
     assert not set(results["pandas"]["user_id"]) & set(log["user_id"])  # pseudonyms, not raw ids
     assert set(results["pandas"]["source"]) >= {"arima", "shrinkage"}

@@ -8,10 +8,17 @@ dates. With your own export, run only ``--namespaces=population.app``. Parameter
 
 from kedro.pipeline import Node, Pipeline
 
-from .evaluation import score_skip_flags, summarise_evaluation
+from .as_of import add_as_of_forecasts, fit_skip_aware_model, select_adherence_family
+from .by_cycle_day import evaluate_by_cycle_day, score_oracle_by_cycle_day, summarise_by_cycle_day
+from .evaluation import score_posterior_skips, score_skip_flags, summarise_evaluation
 from .intake import build_user_lookup, validate_period_starts
 from .next_period import build_period_cycles, evaluate_last_cycle, forecast_next_period
-from .plots import plot_error_by_n_cycles, plot_interval_coverage, plot_skip_flag_scores
+from .plots import (
+    plot_error_by_n_cycles,
+    plot_interval_coverage,
+    plot_mae_by_cycle_day,
+    plot_skip_flag_scores,
+)
 from .sources import convert_cycles_to_starts, generate_app_population
 
 SHARED = {
@@ -20,6 +27,8 @@ SHARED = {
     "params:forecast",
     "params:evaluation",
     "params:evaluation.max_cycles_plotted",
+    "params:adherence",
+    "params:by_cycle_day",
 }
 """Parameters both cohorts share (``population.<group>``); ``params:input`` is per cohort."""
 
@@ -54,8 +63,20 @@ def _cohort_template() -> Pipeline:
                     "skips": "params:skips",
                     "engine_cfg": "params:engine",
                 },
-                outputs="next_period_forecasts",
+                outputs="model_forecasts",
                 name="forecast_next_period",
+            ),
+            Node(
+                func=fit_skip_aware_model,
+                inputs=["period_cycles", "adherence_family", "params:adherence"],
+                outputs="adherence_model",
+                name="fit_skip_aware_model",
+            ),
+            Node(
+                func=add_as_of_forecasts,
+                inputs=["model_forecasts", "period_cycles", "adherence_model", "params:input"],
+                outputs="next_period_forecasts",
+                name="add_as_of_forecasts",
             ),
             Node(
                 func=evaluate_last_cycle,
@@ -87,6 +108,44 @@ def _cohort_template() -> Pipeline:
                 outputs="interval_coverage_plot@matplotlib",
                 name="plot_interval_coverage",
             ),
+            Node(
+                func=evaluate_by_cycle_day,
+                inputs=[
+                    "period_cycles",
+                    "last_cycle_predictions",
+                    "adherence_family",
+                    "params:adherence",
+                    "params:by_cycle_day",
+                ],
+                outputs="by_cycle_day_predictions",
+                name="evaluate_by_cycle_day",
+            ),
+            Node(
+                func=summarise_by_cycle_day,
+                inputs=["by_cycle_day_predictions", "params:input"],
+                outputs=["by_cycle_day_evaluation", "by_cycle_day_metrics"],
+                name="summarise_by_cycle_day",
+            ),
+            Node(
+                func=plot_mae_by_cycle_day,
+                inputs="by_cycle_day_evaluation",
+                outputs="mae_by_cycle_day_plot",
+                name="plot_mae_by_cycle_day",
+            ),
+        ]
+    )
+
+
+def _family_choice() -> Pipeline:
+    """The skip-aware model's family, chosen on the app cohort's training users (both cohorts use it)."""
+    return Pipeline(
+        [
+            Node(
+                func=select_adherence_family,
+                inputs=["period_cycles", "params:adherence"],
+                outputs="adherence_family",
+                name="select_adherence_family",
+            ),
         ]
     )
 
@@ -96,7 +155,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     template = _cohort_template()
     key = {"pseudonym_key": "pseudonym_key"}  # the secret HMAC key, never a parameter
     app = Pipeline(
-        template,
+        _family_choice() + template,
         namespace="app",
         inputs={"period_starts": "period_starts", **key},
         parameters=SHARED,
@@ -104,7 +163,11 @@ def create_pipeline(**kwargs) -> Pipeline:
     fedcycle = Pipeline(
         template,
         namespace="fedcycle",
-        inputs={"period_starts": "fedcycle_period_starts", **key},
+        inputs={
+            "period_starts": "fedcycle_period_starts",
+            "adherence_family": "app.adherence_family",
+            **key,
+        },
         parameters=SHARED,
     )
     scoring = Pipeline(
@@ -126,8 +189,34 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="skip_flag_plot",
                 name="plot_skip_flag_scores",
             ),
+            Node(
+                func=score_posterior_skips,
+                inputs=[
+                    "period_cycles",
+                    "adherence_model",
+                    "population_truth",
+                    "params:skip_detection",
+                    "params:adherence",
+                ],
+                outputs=[
+                    "posterior_skip_scores",
+                    "posterior_skip_calibration",
+                    "posterior_skip_metrics",
+                ],
+                name="score_posterior_skips",
+            ),
+            Node(
+                func=score_oracle_by_cycle_day,
+                inputs=["by_cycle_day_predictions", "population_truth", "params:generator"],
+                outputs=["app_oracle_by_cycle_day", "app_oracle_by_cycle_day_metrics"],
+                name="score_oracle_by_cycle_day",
+            ),
         ],
-        inputs={"period_cycles": "app.period_cycles"},
+        inputs={
+            "period_cycles": "app.period_cycles",
+            "by_cycle_day_predictions": "app.by_cycle_day_predictions",
+            "adherence_model": "app.adherence_model",
+        },
     )
     extras = Pipeline(
         [

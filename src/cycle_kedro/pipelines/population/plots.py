@@ -94,3 +94,21 @@ def plot_skip_flag_scores(table: pd.DataFrame) -> Figure:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def plot_mae_by_cycle_day(table: pd.DataFrame) -> Figure:
+    """Figure: MAE of the held-out next start by day of cycle (users still waiting), per model."""
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    for model, t in table.groupby("model", sort=True):
+        ax.plot(t["day"], t["mae"], marker="o", label=model)
+    ax.set_xlabel("day of cycle (no start logged yet)")
+    ax.set_ylabel("MAE of the next logged start (days)")
+    cohort = ", ".join(sorted(set(table["cohort"])))
+    ax.set_title(f"Error by day of cycle ({cohort or 'too few users to evaluate'})")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
