@@ -501,6 +501,17 @@ class _Predictive:
         return (self.p_s * special.stdtr(self.df[:, None], -t)).sum(1) + self.tail
 
 
+def _survival_below_window(state, post: AdherencePosterior, k_lo: np.ndarray, g: np.ndarray):
+    """``sum P(s) P(G_s > g)`` over the true-cycle counts ``1 .. k_lo - 1`` left out of the window."""
+    n_low = int(k_lo.max(initial=1)) - 1
+    if n_low <= 0:
+        return np.zeros(len(k_lo))
+    low = _Predictive(state, post, np.ones_like(k_lo), n_low)
+    below = np.arange(1, n_low + 1)[None, :] < k_lo[:, None]
+    t = low._t(np.asarray(g, dtype=float))
+    return (below * low.p_s * special.stdtr(low.df[:, None], -t)).sum(1)
+
+
 def _single_cycle_survival(state, post: AdherencePosterior, g: np.ndarray) -> np.ndarray:
     """``P(first true cycle > g)`` (whole days) under the posterior predictive."""
     _, a, c, v = _terms(state["family"], 1.0, 1.0)
@@ -571,7 +582,8 @@ def forecast_as_of(
     if len(day) and day.min() < 0:
         raise ValueError("cycle_day must be >= 0 (a logged start after as_of?)")
     n_comp = int(opts["forecast_components"])
-    pred = _Predictive(state, post, _component_start(state, post, day, n_comp), n_comp)
+    k_lo = _component_start(state, post, day, n_comp)
+    pred = _Predictive(state, post, k_lo, n_comp)
     surv = pred.mixture_survival(day)
     f_day = pred.mixture_cdf(day)
 
@@ -581,7 +593,10 @@ def forecast_as_of(
         return (pred.mixture_cdf(g, exact=False) - base) / surv
 
     out = {"cycle_day": day.astype(float), **_summaries(cond_table, day, opts)}
-    out["p_missed_start"] = np.clip(1.0 - _single_cycle_survival(state, post, day) / surv, 0, 1)
+    # P(first true cycle > d) <= P(no logged start by d) holds only with every skip count in the sum: the
+    # counts below the window (negligible for the quantiles) can hold most of the first cycle's tail
+    surv_all = surv + _survival_below_window(state, post, k_lo, day)
+    out["p_missed_start"] = np.clip(1.0 - _single_cycle_survival(state, post, day) / surv_all, 0, 1)
     soon = pred.mixture_cdf(day + int(opts["soon_days"]))
     out["p_start_soon"] = np.clip((soon - f_day) / surv, 0.0, 1.0)
     return out
