@@ -61,8 +61,14 @@ def llm_params() -> dict:
                    "abstain": "I don't know; please ask a clinician."},
         "evaluation": {"n_bootstrap": 50, "seed": 0, "n_samples": 2, "cite_min_overlap": 0.5,
                        "safety": {"action": "remove", "replace_text": "Please ask a clinician.",
+                                  "unsupported": {"min_support": 0.5, "action": "remove"},
                                   "symptoms": {"qtypes": ["symptoms"], "keywords": ["symptom"],
                                                "pointer": "Please see a doctor or nurse."}}},
+        "extractive": {"max_sentences": 2, "max_words": 40, "cue_weight": 0.5, "lead_weight": 0.25},
+        "gating": {"threshold": 0.3, "n_nearest": 2, "faithful_min_k_precision": 0.8,
+                   "thresholds": [0.0, 0.3, 0.6, 0.9],
+                   "not_covered": "My sources don't cover this question. Please ask a clinician."},
+        "selection": {"min_k_precision": 0.9},
     }  # fmt: skip
 
 

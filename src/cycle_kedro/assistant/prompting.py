@@ -44,6 +44,11 @@ def user_message(question: str, passages: list[dict[str, str]], prompt: dict[str
     return f"Sources:\n{sources_block(passages)}\n\nQuestion: {question}\n{prompt['instruction']}"
 
 
+def restricted_text(question: str, passages: list[dict[str, str]], prompt: dict[str, Any]) -> str:
+    """What a restricted decoding may say: the question, the sources shown and the abstention."""
+    return "\n".join([question, sources_block(passages), prompt["abstain"]])
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, str]]:
     return frame[["focus", "text"]].to_dict("records")
 
