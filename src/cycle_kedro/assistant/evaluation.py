@@ -109,7 +109,14 @@ def system_prompts(
     return [p for p, _ in pairs], [c for _, c in pairs]
 
 
-def answer_with_model(
+def _asked(contexts: pd.DataFrame, system: str, answered_by: dict[str, list[str]] | None) -> pd.Series:
+    """Which questions ``system`` answers: those of the kinds ``answered_by`` lists it for (None: all)."""
+    if answered_by is None:
+        return pd.Series(True, index=contexts.index)
+    return contexts["kind"].map(lambda kind: system in answered_by.get(kind, ())).astype(bool)
+
+
+def answer_with_model(  # noqa: PLR0913 (a model, its prompts and which questions)
     model: Any,
     tokenizer: Any,
     contexts: pd.DataFrame,
@@ -117,57 +124,71 @@ def answer_with_model(
     *,
     options: dict[str, Any],
     prompt: dict[str, Any],
+    answered_by: dict[str, list[str]] | None = None,
 ) -> pd.DataFrame:
     """Raw greedy answers and reference NLL of one model's systems on every question.
 
-    ``systems`` maps a system name to whether it shows the retrieved passages. All prompts go
-    through one :func:`~cycle_kedro.assistant.modeling.score_and_generate` call (a progress bar), so a prompt two systems
-    share (a question without passages) is answered once. A restricted system
+    ``systems`` maps a system name to whether it shows the retrieved passages; ``answered_by``
+    (kind -> systems) limits the questions each system answers. All prompts go through one
+    :func:`~cycle_kedro.assistant.modeling.score_and_generate` call (a progress bar), so a prompt
+    two systems share (a question without passages) is answered once. A restricted system
     (:func:`~cycle_kedro.assistant.systems.is_restricted`) shares its prompts with the model's other
     system with passages: the same pass is decoded a second time, restricted to the question's and
     passages' words.
     """
     device = resolve_device(options["device"])
-    restricted = {s for s in systems if is_restricted(s)}
-    blocks = list(dict.fromkeys(systems.values()))  # one block of prompts per retrieval setting
-    prompts, completions, restrict_to = [], [], []
-    for use_retrieval in blocks:
-        p, c = system_prompts(contexts, tokenizer, prompt, use_retrieval)
+    asked = {s: _asked(contexts, s, answered_by) for s in systems}
+    blocks = {}  # one block of prompts per retrieval setting: the questions its systems answer
+    for system, use_retrieval in systems.items():
+        blocks[use_retrieval] = blocks.get(use_retrieval, False) | asked[system]
+    prompts, completions, restrict_to, where = [], [], [], {}
+    for use_retrieval, rows in blocks.items():
+        part = contexts[rows]
+        where[use_retrieval] = (len(prompts), part["question_id"].to_numpy())
+        p, c = system_prompts(part, tokenizer, prompt, use_retrieval)
         prompts += p
         completions += c
-        restrict = use_retrieval and any(systems[s] for s in restricted)
+        restricted = [s for s, r in systems.items() if r == use_retrieval and is_restricted(s)]
+        wants = asked[restricted[0]][rows] if restricted else pd.Series(False, index=part.index)
         restrict_to += [
-            restricted_text(r["question"], context_passages(r), prompt) if restrict else None
-            for _, r in contexts.iterrows()
+            restricted_text(r["question"], context_passages(r), prompt) if want else None
+            for (_, r), want in zip(part.iterrows(), wants, strict=True)
         ]
+    any_restricted = any(t is not None for t in restrict_to)
     answers, scored = score_and_generate(
         model, tokenizer, prompts, completions, max_new_tokens=options["max_new_tokens"],
         batch_size=options["batch_size"], device=device, max_length=options["max_length"],
-        progress=f"answer {'/'.join(systems)}", restrict_to=restrict_to if restricted else None,
-        free=len(restricted) < len(systems),
+        progress=f"answer {'/'.join(systems)}", restrict_to=restrict_to if any_restricted else None,
+        free=not all(is_restricted(s) for s in systems),
     )  # fmt: skip
-    has_ref = contexts["reference"].str.len().to_numpy() > 0
+    scored = scored.assign(answer=answers, question_id=np.concatenate([ids for _, ids in where.values()]))
+    references = contexts.set_index("question_id").loc[scored["question_id"], "reference"]
+    scored.loc[(references.str.len() == 0).to_numpy(), ["nll", "n_tokens"]] = [np.nan, 0]
     parts = []
     for system, use_retrieval in systems.items():
-        at = slice(blocks.index(use_retrieval) * len(contexts), (blocks.index(use_retrieval) + 1) * len(contexts))
-        part = scored.iloc[at].drop(columns="restricted_answer", errors="ignore").reset_index(drop=True)
-        raw = scored["restricted_answer"] if system in restricted else pd.Series(answers)
-        part.loc[~has_ref, ["nll", "n_tokens"]] = [np.nan, 0]
-        parts.append(part.assign(
-            question_id=contexts["question_id"].to_numpy(), system=system,
-            raw_answer=raw.iloc[at].to_numpy(), used_retrieval=use_retrieval,
+        start, ids = where[use_retrieval]
+        part = scored.iloc[start : start + len(ids)]
+        part = part[asked[system][blocks[use_retrieval]].to_numpy()]
+        raw = part["restricted_answer"] if is_restricted(system) else part["answer"]
+        parts.append(part.drop(columns=["answer", "restricted_answer"], errors="ignore").assign(
+            system=system, raw_answer=raw.to_numpy(), used_retrieval=use_retrieval,
         ))  # fmt: skip
-    logger.info("%s: %d answers each", ", ".join(systems), len(contexts))
+    logger.info("%s: %s answers", ", ".join(systems), [len(p) for p in parts])
     return pd.concat(parts, ignore_index=True)
 
 
 def answer_without_model(
-    contexts: pd.DataFrame, system: str, options: dict[str, Any] | None = None
+    contexts: pd.DataFrame,
+    system: str,
+    options: dict[str, Any] | None = None,
+    answered_by: dict[str, list[str]] | None = None,
 ) -> pd.DataFrame:
     """``retrieval``: the top passage as the answer; ``extractive``: its best sentences (``options``).
 
-    No NLL; forecast questions (no passages) get no answer.
+    No NLL; forecast questions (no passages) get no answer; ``answered_by`` as in
+    :func:`answer_with_model`.
     """
+    contexts = contexts[_asked(contexts, system, answered_by)]
     if system == "retrieval":
         raw = [t[0] if len(t) else "" for t in contexts["passage_texts"]]
     else:
@@ -182,7 +203,7 @@ def answer_without_model(
     })  # fmt: skip
 
 
-def answer_questions(
+def answer_questions(  # noqa: PLR0913 (the models, prompts and options of all systems)
     contexts: pd.DataFrame,
     systems: list[str] | tuple[str, ...],
     *,
@@ -191,13 +212,15 @@ def answer_questions(
     options: dict[str, Any],
     prompt: dict[str, Any],
     extractive: dict[str, Any] | None = None,
+    answered_by: dict[str, list[str]] | None = None,
 ) -> pd.DataFrame:
-    """Raw answers of ``systems`` on every question, system by system in the order of ``systems``.
+    """Raw answers of ``systems`` on the questions, system by system in the order of ``systems``.
 
     ``models`` maps a model name (:func:`~cycle_kedro.assistant.systems.model_of`) to the model
     (see :func:`~cycle_kedro.assistant.systems.system_models`); each model answers its systems in
     one :func:`answer_with_model` call; ``extractive`` (its options) and ``retrieval`` answer from
-    the passages (:func:`answer_without_model`).
+    the passages (:func:`answer_without_model`). ``answered_by`` (kind -> systems; None: every
+    system answers every question) limits which questions each system answers.
     """
     parts = []
     for name, model in models.items():
@@ -205,10 +228,13 @@ def answer_questions(
         if chosen:
             parts.append(
                 answer_with_model(
-                    model, tokenizer, contexts, chosen, options=options, prompt=prompt
-                )
+                    model, tokenizer, contexts, chosen, options=options, prompt=prompt,
+                    answered_by=answered_by,
+                )  # fmt: skip
             )
-    parts += [answer_without_model(contexts, s, extractive) for s in WITHOUT_MODEL if s in systems]
+    parts += [
+        answer_without_model(contexts, s, extractive, answered_by) for s in WITHOUT_MODEL if s in systems
+    ]
     answers = pd.concat(parts, ignore_index=True)
     rank = answers["system"].map({s: i for i, s in enumerate(systems)})
     return answers.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
@@ -246,7 +272,7 @@ def apply_safety(
             "flag_unsupported": len(ungated["flags"]["unsupported"]),
             "flagged": bool(f["numbers"] or f["phones"] or f["emails"] or f["urls"]),
             "replaced": f["replaced"], "pointer_added": f["clinician_pointer"], "abstained": f["abstained"],
-            "gated": gated, "confidence": c["confidence"],
+            "gated": gated,
             "raw_final": ungated["answer"], "raw_sources": ungated["sources"],
             "raw_abstained": ungated["flags"]["abstained"],
             "residual_contacts": _residual_contacts(done["answer"], f"{c['question']} {c['allowed']} "
