@@ -14,34 +14,36 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .gating import content_stems
+from .gating import content_stems, stem
 from .retrieval import split_sentences
 
-# question type -> (words of the question that ask it, stems of the sentences that answer it)
-QUESTION_TYPE_CUES = {
+# question type -> (words of the question that ask it, words of the sentences that answer it)
+QUESTION_TYPES = {
     "symptoms": (r"symptom|sign|feel|notice|look out|warning|swell|itch|pain|ache|bleed|spot",
-                 {"sympt", "sign", "inclu", "feel", "pain", "swell"}),
+                 "symptoms signs include feel pain swelling"),
     "causes": (r"cause|why|reason|what makes|trigger|how do(es)? .* get",
-               {"cause", "becau", "due", "resul", "happe", "trigg", "facto", "relat"}),
+               "cause because due result happens trigger factors related"),
     "treatment": (r"treat|cure|medicine|medication|drug|therap|what helps|help with|give you",
-                  {"treat", "medic", "thera", "help", "surge", "drug", "cure", "reliev"}),
-    "prevention": (r"prevent|avoid|stop .* getting|lower .* risk",
-                   {"preve", "avoid", "reduc", "lower"}),
+                  "treatment medicines therapy help surgery drugs cure relieve"),
+    "prevention": (r"prevent|avoid|stop .* getting|lower .* risk", "prevent avoid reduce lower"),
     "susceptibility": (r"risk|who gets|more likely|chance|more common in",
-                       {"risk", "likel", "chanc", "highe", "women", "commo"}),
+                       "risk likely chance higher women common"),
     "diagnosis": (r"test|diagnos|check|screen|find out|how do (i|you|they) know",
-                  {"test", "diagn", "exam", "check", "scree", "blood"}),
-    "frequency": (r"how common|how many|how often|how likely",
-                  {"commo", "perce", "affec", "occur"}),
+                  "test diagnose exam check screening blood"),
+    "frequency": (r"how common|how many|how often|how likely", "common percent affects occurs"),
     "information": (r"^(what|what's|whats) (is|are)|what does .* mean|mean\b",
-                    {"call", "mean", "condi", "disea", "disor", "probl"}),
+                    "called means condition disease disorder problem"),
 }  # fmt: skip
+QUESTION_TYPE_CUES = {
+    name: (pattern, {stem(w) for w in words.split()}) for name, (pattern, words) in QUESTION_TYPES.items()
+}
 
 
 def question_types(question: str) -> list[str]:
-    """The question types whose asking words occur in ``question`` (lower-cased)."""
+    """The question types whose asking words occur in ``question`` (lower-cased); ``information`` only alone."""
     q = question.lower()
-    return [name for name, (pattern, _) in QUESTION_TYPE_CUES.items() if re.search(pattern, q)]
+    found = [name for name, (pattern, _) in QUESTION_TYPE_CUES.items() if re.search(pattern, q)]
+    return [t for t in found if t != "information"] or found
 
 
 def extract_answer(question: str, passages: list[dict[str, str]], options: dict[str, Any]) -> str:

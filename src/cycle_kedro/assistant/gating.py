@@ -35,15 +35,15 @@ _SUFFIXES = ("ations", "ation", "ings", "ing", "ness", "ancy", "ant", "ies", "ie
 
 
 def stem(token: str) -> str:
-    """A light stem: one common suffix off (keeping 3+ letters), then the first 5 letters.
+    """A light stem: one common suffix off (keeping 4+ letters, 3 for "ing"), a final "e" off, 5 letters.
 
-    "pregnant", "pregnancy" -> "pregn"; "bleeding" -> "bleed"; "periods" -> "perio".
+    "pregnant", "pregnancy" -> "pregn"; "bleeding", "bleed" -> "bleed"; "cause", "causes" -> "caus".
     """
     for suffix in _SUFFIXES:
-        if token.endswith(suffix) and len(token) - len(suffix) >= 3:  # noqa: PLR2004 (3 letters)
+        if token.endswith(suffix) and len(token) - len(suffix) >= (3 if suffix == "ing" else 4):  # noqa: PLR2004
             token = token[: -len(suffix)]
             break
-    return token[:5]
+    return token.removesuffix("e")[:5] if len(token) > 3 else token  # noqa: PLR2004 (short words whole)
 
 
 def content_stems(text: str) -> list[str]:
