@@ -38,6 +38,7 @@ def _rows(subset, confidence, abstained, kp, on_target):
     n = len(confidence)
     return pd.DataFrame({"system": "extractive", "subset": subset, "confidence": confidence,
                          "raw_abstained": abstained, "raw_k_precision": kp, "raw_on_target": on_target,
+                         "covered": [t == t for t in on_target],  # NaN: no answering document
                          "question_id": [f"{subset}{i}" for i in range(n)]})  # fmt: skip
 
 
@@ -50,8 +51,13 @@ def test_tradeoff_and_the_dev_threshold_rule():
     assert table.loc[0.0, "precision"] == pytest.approx(2 / 4)  # ... and the uncovered question
     assert table.loc[0.5, "precision"] == pytest.approx(1.0)
     assert table.loc[0.3, "faithful_or_abstained"] == pytest.approx(3 / 4)
-    # answered x precision: 0.5, 0.5, 0.5, 0.25 -> the lowest threshold of the best
-    assert selection.choose_threshold(table.reset_index()) == 0.0
+    # utility (+1 grounded, -1 other answer, 0 abstained): 0/4, 1/4, 2/4, 1/4
+    assert table["utility"].tolist() == pytest.approx([0.0, 0.25, 0.5, 0.25])
+    # Youden's J: covered answered (3, 3, 2, 1 of 3) - uncovered answered (1, 0, 0, 0 of 1)
+    assert table["youden"].tolist() == pytest.approx([0.0, 1.0, 2 / 3, 1 / 3])
+    assert selection.choose_threshold(table.reset_index()) == 0.3
+    flat = table.reset_index().assign(youden=0.0)
+    assert selection.choose_threshold(flat) == 0.0  # ties: the lowest threshold
     with pytest.raises(ValueError, match="dev"):
         selection.choose_threshold(table.reset_index().assign(subset="in_kb"))
 

@@ -58,14 +58,21 @@ def term_weights(index: RetrievalIndex) -> dict[str, float]:
     return {t: float(index.bm25.idf[i]) for t, i in index.bm25.vocabulary.items()}
 
 
-def confidence(question: str, passages: list[dict[str, str]], weights: dict[str, float]) -> float:
+def confidence(
+    question: str,
+    passages: list[dict[str, str]],
+    weights: dict[str, float],
+    stop_words: frozenset[str] = frozenset(),
+) -> float:
     """Today's retrieval confidence in [0, 1] (0 without passages or content words).
 
     The IDF-weighted share of the question's content words whose stem the best passage holds
     (``focus``, ``question`` and ``text`` of each passage); words the index has never seen get the
-    largest weight of the index.
+    largest weight of the index. Content words: not in :data:`STOP_WORDS`, :data:`QUESTION_WORDS`
+    nor ``stop_words`` (the index's own stop list, whose words it never counts).
     """
-    words = list(dict.fromkeys(t for t in tokens(question) if t not in STOP_WORDS | QUESTION_WORDS))
+    skip = STOP_WORDS | QUESTION_WORDS | stop_words
+    words = list(dict.fromkeys(t for t in tokens(question) if t not in skip))
     if not words or not passages:
         return 0.0
     unseen = max(weights.values(), default=1.0)
@@ -83,6 +90,8 @@ def with_confidence(contexts: pd.DataFrame, index: RetrievalIndex) -> pd.DataFra
 
     The one place the gating score is computed. Forecast questions (no passages) get NaN.
     """
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # noqa: PLC0415 (BM25's stop list)
+
     weights = term_weights(index)
     by_id = index.passages.set_index("passage_id")
     scores = []
@@ -91,7 +100,7 @@ def with_confidence(contexts: pd.DataFrame, index: RetrievalIndex) -> pd.DataFra
             scores.append(np.nan)
             continue
         shown = by_id.loc[list(r.passage_ids), ["focus", "question", "text"]].to_dict("records")
-        scores.append(confidence(r.question, shown, weights))
+        scores.append(confidence(r.question, shown, weights, frozenset(ENGLISH_STOP_WORDS)))
     return contexts.assign(confidence=scores)
 
 
@@ -127,7 +136,11 @@ def tradeoff(scores: pd.DataFrame, system: str, thresholds: list[float], kp_min:
     abstain. ``faithful``: answered with K-Precision >= ``kp_min``; ``grounded``: faithful and on
     target (questions with an answering document in the index). Shares are of all questions
     (``answered``, ``faithful_or_abstained``) or of the answered ones (``faithfulness``,
-    ``precision``).
+    ``precision``). ``utility``: per question +1 for a grounded answer, -1 for any other answer
+    (an answer to a question the sources do not cover is wrong), 0 for an abstention, averaged.
+    Where ``covered`` says which questions the index answers (the dev set has both kinds):
+    ``answered_covered`` and ``answered_uncovered`` (the shares of each answered) and
+    ``youden`` (their difference, Youden's J of the gate as a "covered?" test); NaN otherwise.
     """
     part = scores[scores["system"] == system]
     rows = []
@@ -135,15 +148,22 @@ def tradeoff(scores: pd.DataFrame, system: str, thresholds: list[float], kp_min:
         conf = g["confidence"].to_numpy(float)
         ungated_answer = ~g["raw_abstained"].to_numpy(bool)
         faithful = g["raw_k_precision"].to_numpy(float) >= kp_min
-        on_target = g["raw_on_target"].fillna(False).to_numpy(bool)
+        on_target = g["raw_on_target"].astype(float).fillna(0.0).to_numpy() > 0
+        good = faithful & on_target
+        covered = g["covered"].astype(bool).to_numpy() if "covered" in g else np.ones(len(g), bool)
+        both = covered.any() and (~covered).any()
         for t in thresholds:
             answered = ungated_answer & (conf >= t)
             n_ans = int(answered.sum())
+            hit = float(answered[covered].mean()) if both else np.nan
+            false_alarm = float(answered[~covered].mean()) if both else np.nan
             rows.append({
                 "system": system, "subset": subset, "threshold": float(t), "n": len(g),
                 "answered": float(answered.mean()),
                 "faithfulness": float((answered & faithful).sum() / n_ans) if n_ans else np.nan,
-                "precision": float((answered & faithful & on_target).sum() / n_ans) if n_ans else np.nan,
+                "precision": float((answered & good).sum() / n_ans) if n_ans else np.nan,
                 "faithful_or_abstained": float(((answered & faithful) | ~answered).mean()),
+                "utility": (int((answered & good).sum()) - int((answered & ~good).sum())) / len(g),
+                "answered_covered": hit, "answered_uncovered": false_alarm, "youden": hit - false_alarm,
             })  # fmt: skip
     return pd.DataFrame(rows)

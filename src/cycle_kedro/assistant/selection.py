@@ -5,10 +5,10 @@ test questions (in-KB and out-of-KB) never choose anything. The evaluation appli
 writes what they pick; the parameters (``llm.gating.threshold``, ``llm.ask.system``) hold the
 choice that ``cycle-ask`` uses, and a warning says when a run's rules would pick otherwise.
 
-* :func:`choose_threshold` — the threshold that maximises dev answered share x precision (the share
-  of answered dev questions whose answer is faithful, K-Precision >= ``faithful_min_k_precision``,
-  and cites the answering document; a question the knowledge base does not cover is never answered
-  correctly); ties go to the lowest threshold (answer more).
+* :func:`choose_threshold` — the gate is a test of "do my sources cover this question?": the
+  threshold with the best Youden's J on the dev set (the share of the covered dev questions it lets
+  through minus the share of the uncovered ones it lets through); ties go to the lowest threshold
+  (answer more). Whether an answer that passes is right is the systems' part (the default rule).
 * :func:`choose_default` — among the systems whose dev K-Precision is at least ``min_k_precision``,
   the one with the best dev Recall (ties: the order of :data:`~cycle_kedro.assistant.systems.SYSTEMS`).
 """
@@ -25,15 +25,14 @@ logger = logging.getLogger(__name__)
 
 
 def choose_threshold(tradeoff: pd.DataFrame) -> float:
-    """The dev threshold with the largest answered x precision (ties: the lowest threshold).
+    """The dev threshold with the largest ``youden`` (ties: the lowest threshold).
 
     ``tradeoff``: rows of :func:`~cycle_kedro.assistant.gating.tradeoff` for one system.
     """
     dev = tradeoff[tradeoff["subset"] == "dev"].sort_values("threshold", kind="stable")
     if dev.empty:
         raise ValueError("no dev rows in the trade-off table: the dev set fixes the threshold")
-    value = (dev["answered"] * dev["precision"].fillna(0.0)).to_numpy()
-    return float(dev["threshold"].to_numpy()[int(np.argmax(value))])
+    return float(dev["threshold"].to_numpy()[int(np.nanargmax(dev["youden"].to_numpy()))])
 
 
 def choose_default(summary: pd.DataFrame, rule: dict[str, Any]) -> str:

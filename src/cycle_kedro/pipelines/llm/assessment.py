@@ -129,7 +129,7 @@ def apply_dev_rules(
     threshold = choose_threshold(gating_tradeoff[gating_tradeoff["system"] == ask["system"]])
     default = choose_default(evaluation, selection)
     rows = pd.DataFrame([
-        {"choice": "gating threshold", "rule": "max dev answered x precision", "parameter": str(gating["threshold"]),
+        {"choice": "gating threshold", "rule": "best dev Youden J (covered answered - uncovered answered)", "parameter": str(gating["threshold"]),
          "dev_rule_picks": str(threshold)},
         {"choice": "default system", "rule": f"best dev Recall with dev K-Precision >= {selection['min_k_precision']}",
          "parameter": ask["system"], "dev_rule_picks": default},
