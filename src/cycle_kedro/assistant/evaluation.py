@@ -129,7 +129,8 @@ def answer_with_model(  # noqa: PLR0913 (a model, its prompts and which question
     """Raw greedy answers and reference NLL of one model's systems on every question.
 
     ``systems`` maps a system name to whether it shows the retrieved passages; ``answered_by``
-    (kind -> systems) limits the questions each system answers. All prompts go through one
+    (kind -> systems) limits the questions each system answers; ``options['scored']`` (optional)
+    lists the kinds whose reference NLL is scored (the others are only answered: less to compute). All prompts go through one
     :func:`~cycle_kedro.assistant.modeling.score_and_generate` call (a progress bar), so a prompt
     two systems share (a question without passages) is answered once. A restricted system
     (:func:`~cycle_kedro.assistant.systems.is_restricted`) shares its prompts with the model's other
@@ -137,6 +138,9 @@ def answer_with_model(  # noqa: PLR0913 (a model, its prompts and which question
     passages' words.
     """
     device = resolve_device(options["device"])
+    if "scored" in options:  # only these kinds of questions get their reference scored (perplexity)
+        kept = contexts["kind"].isin(options["scored"])
+        contexts = contexts.assign(reference=contexts["reference"].where(kept, ""))
     asked = {s: _asked(contexts, s, answered_by) for s in systems}
     blocks = {}  # one block of prompts per retrieval setting: the questions its systems answer
     for system, use_retrieval in systems.items():
