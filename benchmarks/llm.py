@@ -9,8 +9,8 @@ data/08_reporting and a new MLflow run.
     .venv/bin/python benchmarks/llm.py                 # runtime.yml's torch threads (2)
     .venv/bin/python benchmarks/llm.py --threads 1 2   # compare; on a box shared with other jobs 2 can be far slower
 
-Columns: one row per node (seconds) plus ``total``; then the held-out perplexity, ROUGE-L and
-BERTScore F1 of each system of the run (real questions).
+Columns: one row per node (seconds) plus ``total``; then the perplexity, ROUGE-L, Recall and
+K-Precision of each system of the run in each setting (out-of-KB, in-KB, dev).
 """
 
 from __future__ import annotations
@@ -68,11 +68,12 @@ def _run(threads: int | None) -> tuple[dict[str, float], float, dict]:
         seconds = "\n".join(f"{n:<28}{t:>10.1f}" for n, t in timer.seconds.items())
         sys.stderr.write(f"{seconds}\n{'total':<28}{total:>10.1f}\n")  # before anything can fail
         table = session.load_context().catalog.load("llm.evaluation")
-    rows = table.set_index("system")
+    settings = table["setting"] if "setting" in table else "out_of_kb"
     summary = {
-        f"{m}_{s}": rows.loc[s, m]
-        for s in rows.index
-        for m in ("perplexity", "rouge_l", "bertscore_f1")
+        f"{m}_{r['system']}_{r['setting']}": r[m]
+        for r in table.assign(setting=settings).to_dict("records")
+        for m in ("perplexity", "rouge_l", "recall", "k_precision")
+        if m in r
     }
     return timer.seconds, total, summary
 

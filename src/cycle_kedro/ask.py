@@ -2,14 +2,17 @@
 
 Everything is loaded through the project's Kedro catalog (paths stay in ``conf/``)::
 
-    cycle-ask "What is endometriosis?"                 # answer (LoRA + retrieval) and its sources
+    cycle-ask "What is endometriosis?"                 # answer (the default system) and its sources
     cycle-ask --json "What is endometriosis?"          # {"answer", "sources", "flags", ...}
-    cycle-ask --system base_rag "..."                  # base | base_rag | lora | lora_rag | retrieval
+    cycle-ask --system lora_rag "..."                  # base | base_rag | lora | lora_rag | lora_grounded | extractive | retrieval
     cycle-ask --explain 007784cd489e --cohort fedcycle
     cycle-ask --eval my_questions.jsonl --out results.csv [--systems base,lora_rag]
     cycle-ask --env a100 "..."                          # another Kedro environment
 
-Only the answer (and its sources) goes to stdout; logs and progress bars go to stderr.
+The default system is ``llm.ask.system`` (conf/base/parameters_llm.yml), the one the dev-set rule of
+the llm pipeline picks. Below the retrieval-confidence gate (``llm.gating.threshold``) the answer
+says that the sources do not cover the question and lists the nearest ones. Only the answer (and
+its sources) goes to stdout; logs and progress bars go to stderr.
 ``--eval`` reads a JSON Lines file (``question``, ``answer``; optional ``source``: a URL or MedQuAD
 document, and ``focus``), answers every question with each system, writes one row per answer to
 ``--out`` (CSV) and prints the summary table (with paired bootstrap CIs against ``base`` when it is
@@ -45,7 +48,8 @@ PER_ANSWER_COLUMNS = [
     "system", "question_id", "question", "reference", "answer", "raw_answer", "sources", "flagged",
     "flag_numbers", "flag_contacts", "replaced", "pointer_added", "abstained", "nll", "n_tokens",
     "ref_tokens", "ref_tokens_cut", "prompt_tokens_cut", "rouge_l", "bertscore_f1", "has_sibling",
-    "hit_focus", "passage_urls",
+    "hit_focus", "passage_urls", "recall", "k_precision", "unsupported_share", "flag_unsupported",
+    "confidence", "gated",
 ]  # fmt: skip
 
 
@@ -89,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cohort", default="fedcycle", choices=[c.name for c in cohorts(forecast_qa=True)]
     )
-    parser.add_argument("--system", default="lora_rag", choices=SYSTEMS, help="default: lora_rag")
+    parser.add_argument(
+        "--system", default=None, choices=SYSTEMS, help="default: llm.ask.system (picked on the dev set)"
+    )
     parser.add_argument("--base", action="store_true", help="same as --system base_rag")
     parser.add_argument(
         "--json", action="store_true", help="print answer, sources and flags as JSON"
@@ -141,7 +147,8 @@ def _format(result: dict[str, Any], as_json: bool) -> str:
         return json.dumps(result, ensure_ascii=False) + "\n"
     lines = [result["answer"]]
     if result["sources"]:
-        lines += ["", "Sources:", *(f"- {u}" for u in result["sources"])]
+        title = "Nearest sources (they do not answer it):" if result["flags"]["abstained"] else "Sources:"
+        lines += ["", title, *(f"- {u}" for u in result["sources"])]
     return "\n".join(lines) + "\n"
 
 
@@ -149,7 +156,7 @@ def _resources(catalog: Any, systems: set[str]) -> dict[str, Any]:
     """The datasets ``systems`` need: tokenizer, base model, adapter, retrieval index and encoder."""
     models = {model_of(s) for s in systems}
     res: dict[str, Any] = {"tokenizer": catalog.load("llm.tokenizer")}
-    if models - {"retrieval"}:
+    if models & {"base", "lora"}:
         res["base"] = catalog.load("llm.base_model")
     if "lora" in models:
         res["adapter"] = catalog.load("llm.lora_adapter")
@@ -171,6 +178,7 @@ def _run(args: argparse.Namespace) -> str:
         context = session.load_context()
         set_torch_threads(runtime_config(context.config_loader).get("torch_num_threads"))
         catalog, params = context.catalog, context.params["llm"]
+        args.system = args.system or params["ask"]["system"]
         if args.eval:
             return _evaluate(args, catalog, params)
         question, allowed = args.question, ""
@@ -180,7 +188,8 @@ def _run(args: argparse.Namespace) -> str:
             question = explain_question(forecast, args.explain, name)
             row = forecast[forecast["woman_id"] == args.explain].iloc[0]
             allowed = explain_forecast(row)  # the row's numbers, as the template writes them
-            args.system = args.system.removesuffix("_rag") if args.system != "retrieval" else "lora"
+            model = model_of(args.system)  # a forecast is explained closed book, by the system's model
+            args.system = model if model in {"base", "lora"} else "lora"
         resources = _resources(catalog, {args.system})
         models = system_models(resources.get("base"), resources.get("adapter"), [args.system])
         result = answer(

@@ -146,6 +146,31 @@ KNOWLEDGE_BASE = pa.DataFrameSchema(
     name="knowledge_base",
 )
 
+# Our consumer-worded dev questions (data/01_raw/consumer_questions): a covered question names the
+# knowledge-base document (doc_id, url) and the passage of its answer (answer) that answers it; an
+# uncovered one (covered false) asks what the knowledge base does not hold.
+CONSUMER_QUESTIONS = pa.DataFrameSchema(
+    {
+        "question": Column(str, _not_blank),
+        "covered": Column(bool),
+        "answer": Column(str, nullable=True),
+        "doc_id": Column(str, Check.str_matches(r"^\d+_[A-Za-z_]+/[0-9_]+\.xml$"), nullable=True),
+        "url": Column(str, Check.str_startswith("http"), nullable=True),
+        "focus": Column(str, nullable=True),
+        "qtype": Column(str, nullable=True),
+    },
+    checks=[
+        Check(
+            lambda d: ~d["covered"] | (d["answer"].notna() & d["doc_id"].notna() & d["url"].notna()),
+            element_wise=False,
+            name="covered_question_names_its_passage_document_and_url",
+        )
+    ],
+    unique=["question"],
+    strict=False,
+    name="consumer_questions",
+)
+
 # A user's Q&A file for `cycle-ask --eval`: question, answer, optional source (URL or MedQuAD id), focus.
 USER_QA = pa.DataFrameSchema(
     {

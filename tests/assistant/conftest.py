@@ -50,19 +50,31 @@ def llm_params() -> dict:
         "training": {"epochs": 2, "batch_size": 4, "learning_rate": 5e-3, "weight_decay": 0.0,
                      "max_length": 160, "seed": 0, "device": "cpu"},
         "topics": {"n_topics": 2, "top_terms": 3, "batch_size": 32, "seed": 0, "extra_stop_words": []},
-        "split": {"n_test": 6, "max_component_rows": 6, "seed": 0},
+        "split": {"n_test": 6, "n_in_kb_test": 3, "max_component_rows": 6, "seed": 0},
         "index": {"passage_words": 12, "max_passages": 2, "batch_size": 32, "rrf_k": 60},
         "retrieval": {"k": 2},
         "raft": {"n_medquad": 8, "n_forecast": 4, "k": 2, "p_no_gold": 0.25, "p_closed_book": 0.25,
                  "answer_words": 12, "seed": 0},
-        "eval_set": {"reference_words": 12, "n_forecast": 3, "seed": 0},
-        "generation": {"max_new_tokens": 5, "max_length": 256, "batch_size": 8, "device": "cpu"},
+        "eval_set": {"reference_words": 12, "dev_reference_words": 20, "n_forecast": 3, "seed": 0},
+        "answered_by": {"medquad": ["base", "base_rag", "lora", "lora_rag", "lora_grounded", "extractive", "retrieval"],
+                        "in_kb": ["base", "extractive", "retrieval"],
+                        "dev": ["lora_rag", "lora_grounded", "extractive", "retrieval"],
+                        "forecast": ["base", "base_rag", "lora", "lora_rag"]},
+        "generation": {"max_new_tokens": 5, "max_length": 256, "batch_size": 8, "device": "cpu",
+                       "scored": ["medquad", "forecast"]},
         "prompt": {"system": "You are a careful assistant.", "instruction": "Answer from the sources.",
                    "abstain": "I don't know; please ask a clinician."},
         "evaluation": {"n_bootstrap": 50, "seed": 0, "n_samples": 2, "cite_min_overlap": 0.5,
                        "safety": {"action": "remove", "replace_text": "Please ask a clinician.",
+                                  "unsupported": {"min_support": 0.5, "action": "remove"},
                                   "symptoms": {"qtypes": ["symptoms"], "keywords": ["symptom"],
                                                "pointer": "Please see a doctor or nurse."}}},
+        "extractive": {"max_sentences": 2, "max_words": 40, "cue_weight": 0.5, "lead_weight": 0.25},
+        "gating": {"threshold": 0.3, "n_nearest": 2, "faithful_min_k_precision": 0.8,
+                   "thresholds": [0.0, 0.3, 0.6, 0.9],
+                   "not_covered": "My sources don't cover this question. Please ask a clinician."},
+        "selection": {"min_k_precision": 0.9},
+        "ask": {"system": "extractive", "max_new_tokens": 5, "max_length": 256, "device": "cpu"},
     }  # fmt: skip
 
 
@@ -153,6 +165,23 @@ def knowledge_base(medquad_qa) -> pd.DataFrame:
     return kb.reset_index(drop=True).assign(
         row_id=lambda d: d.index.astype(int), topic=lambda d: (d.index // 12).astype(int)
     )
+
+
+@pytest.fixture
+def consumer_questions(knowledge_base) -> pd.DataFrame:
+    """Three consumer-worded dev questions on the fixture knowledge base: two covered, one not."""
+    rows = knowledge_base.set_index("focus")
+    covered = [("my bones feel weak, could it be osteoporosis?", "Osteoporosis", 0),
+               ("is my heavy bleeding a clotting problem?", "Von Willebrand disease", 0)]  # fmt: skip
+    records = [
+        {"question": q, "covered": True, "answer": rows.loc[f, "answer"].iloc[i].split(". ")[0] + ".",
+         "doc_id": rows.loc[f, "doc_id"].iloc[i], "url": rows.loc[f, "url"].iloc[i], "focus": f,
+         "qtype": rows.loc[f, "qtype"].iloc[i]}
+        for q, f, i in covered
+    ]  # fmt: skip
+    records.append({"question": "which sunscreen suits my baby?", "covered": False, "answer": None,
+                    "doc_id": None, "url": None, "focus": None, "qtype": None})  # fmt: skip
+    return pd.DataFrame(records)
 
 
 @pytest.fixture

@@ -26,3 +26,16 @@ def test_answer_cites_retrieved_urls_and_adds_the_clinician_pointer(
     assert rag["flags"]["clinician_pointer"] and rag["answer"].endswith(
         "Please see a doctor or nurse."
     )
+
+
+def test_below_the_gate_the_sources_do_not_cover_the_question(knowledge_base, minilm, llm_params):
+    index = retrieval.build_index(retrieval.split_passages(knowledge_base, 12, 2), minilm, {})
+    resources = {"tokenizer": None, "index": index, "encoder": minilm, "params": llm_params,
+                 "options": {"max_new_tokens": 4, "max_length": 256, "device": "cpu"}}  # fmt: skip
+    covered = answer("What is osteoporosis?", "extractive", model=None, **resources)
+    assert not covered["flags"]["gated"] and covered["flags"]["confidence"] >= 0.3
+    assert covered["answer"].lower().startswith("osteoporosis") and covered["sources"]
+    uncovered = answer("Which tattoo ink is safe?", "extractive", model=None, **resources)
+    assert uncovered["flags"]["gated"] and uncovered["flags"]["abstained"]
+    assert uncovered["answer"] == llm_params["gating"]["not_covered"]  # no claim of its own
+    assert len(uncovered["sources"]) == 2  # the nearest sources

@@ -50,3 +50,29 @@ def test_bertscore_local_encoder_ranks_identical_above_unrelated(bertscore_encod
         ["The train leaves at noon."], ["Periods usually come every 28 days."], encoder
     )
     assert same == pytest.approx(1.0, abs=1e-4) and other < same - 0.05
+
+
+def test_squad_normalisation():
+    assert metrics.normalize_answer("The Cat, sat  on a MAT!") == "cat sat on mat"
+    assert metrics.tokens("An apple's core.") == ["apples", "core"]
+
+
+def test_token_recall_and_k_precision_hand_computed():
+    # reference tokens: periods stop at menopause; the answer holds 2 of the 4
+    assert metrics.token_recall("Periods stop.", "Periods stop at menopause.") == pytest.approx(0.5)
+    # answer tokens: periods stop then bones weaken; the knowledge holds 2 of the 5
+    assert metrics.k_precision(
+        "Periods stop, then bones weaken.", "Periods stop at menopause."
+    ) == pytest.approx(0.4)
+    assert metrics.k_precision("stop stop stop", "stop") == pytest.approx(1 / 3)  # bags of tokens
+    assert math.isnan(metrics.token_recall("anything", "")) and math.isnan(metrics.k_precision("", "x"))
+
+
+def test_a_sentence_without_support_is_found():
+    knowledge = "Preeclampsia causes high blood pressure in pregnancy."
+    supported, invented = "Preeclampsia causes high blood pressure.", "It is caused by eating cheese."
+    known = set(metrics.tokens(knowledge))
+    assert metrics.sentence_support(supported, known) == pytest.approx(1.0)
+    assert metrics.sentence_support(invented, known) == pytest.approx(0.0)  # caused eating cheese
+    assert math.isnan(metrics.sentence_support("It is.", known))  # only stop words: no claim
+    assert metrics.unsupported_sentences([supported, invented], knowledge, 0.5) == [invented]

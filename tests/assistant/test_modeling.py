@@ -124,3 +124,24 @@ def test_one_prompt_pass_scores_and_decodes_like_two(
     assert again_scores["nll"].tolist() == pytest.approx(
         [*scores["nll"], scores.loc[0, "nll"]], rel=1e-4
     )
+
+
+def test_restricted_decoding_uses_only_the_allowed_words(tiny_model, tiny_tokenizer):
+    prompt, _ = modeling.chat_pair(tiny_tokenizer, "sys", "what is menopause", "")
+    allowed = "menopause estrogen decline"
+    free, scores = modeling.score_and_generate(
+        tiny_model, tiny_tokenizer, [prompt, prompt], ["", ""], max_new_tokens=6, batch_size=2,
+        device="cpu", max_length=64, restrict_to=[allowed, None],
+    )  # fmt: skip
+    kept = scores["restricted_answer"].tolist()
+    assert kept[1] == "" and set(kept[0].split()) <= set(allowed.split())
+    assert len(tiny_tokenizer(kept[0], add_special_tokens=False)["input_ids"]) >= 1
+    only, _ = modeling.score_and_generate(
+        tiny_model, tiny_tokenizer, [prompt], [""], max_new_tokens=6, batch_size=1, device="cpu",
+        max_length=64, restrict_to=[allowed], free=False,
+    )  # fmt: skip
+    assert only == kept[:1]  # the same cache gives the same restricted answer with or without free decoding
+    assert free[0] == free[1] and free[0] == modeling.score_and_generate(
+        tiny_model, tiny_tokenizer, [prompt], [""], max_new_tokens=6, batch_size=1, device="cpu",
+        max_length=64,
+    )[0][0]  # free decoding is unchanged by the second, restricted one

@@ -73,3 +73,24 @@ def test_list_enumerators_and_source_markers_are_not_invented_numbers():
 
 def test_claimed_numbers_leave_out_contacts_and_markers():
     assert safety.claimed_numbers("1. Call 301-555-1234 [2]; 35% of 1,200 women") == ["35", "1,200"]
+
+
+def test_a_sentence_the_passages_do_not_support_is_flagged_and_removed():
+    rule = {**RULE, "unsupported": {"min_support": 0.5, "action": "remove"}}
+    passages = "Preeclampsia: high blood pressure and protein in the urine after 20 weeks of pregnancy."
+    answer = "Preeclampsia means high blood pressure in pregnancy. Eating cheese cures it quickly."
+    res = safety.safety_pass(answer, "What is preeclampsia?", passages, rule, check_support=True)
+    assert res.unsupported == ["Eating cheese cures it quickly."] and res.flagged_unsupported
+    assert res.answer == "Preeclampsia means high blood pressure in pregnancy."
+    kept = safety.safety_pass(
+        answer, "What is preeclampsia?", passages,
+        {**rule, "unsupported": {"min_support": 0.5, "action": "flag"}}, check_support=True,
+    )  # fmt: skip
+    assert kept.unsupported and kept.answer == answer
+    replaced = safety.safety_pass(
+        answer, "What is preeclampsia?", passages,
+        {**rule, "unsupported": {"min_support": 0.5, "action": "replace"}}, check_support=True,
+    )  # fmt: skip
+    assert replaced.replaced and replaced.answer == RULE["replace_text"]
+    closed_book = safety.safety_pass(answer, "What is preeclampsia?", "", rule)
+    assert not closed_book.unsupported  # no passages shown: nothing to support it

@@ -3,17 +3,22 @@
 The llm pipeline's nodes, the datasets, ``cycle-ask`` and a served model import from here, never
 from each other. Modules:
 
-* :mod:`.systems` — the five systems (:data:`SYSTEMS`), which model each uses, the models they need.
-* :mod:`.answering` — :func:`answer`: one question, as ``cycle-ask`` answers it (retrieval,
-  generation, safety pass, cited sources).
+* :mod:`.systems` — the seven systems (:data:`SYSTEMS`), which model each uses, the models they need.
+* :mod:`.answering` — :func:`answer`: one question, as ``cycle-ask`` answers it (retrieval, the
+  gate, generation, safety pass, cited sources); ``finish_answer``, shared with the evaluation.
 * :mod:`.evaluation` — many questions with several systems, scored: :func:`run_systems` and its
   steps (question table, answers, safety pass and scores, summaries with paired bootstrap CIs).
 * :mod:`.retrieval` — passages, the sentence encoder, BM25, the hybrid index, retrieved contexts.
 * :mod:`.modeling` — chat format, answer-masked encoding, the LoRA training loop, scoring + decoding.
 * :mod:`.adapter` — the LoRA adapter in memory and its attachment to a base model.
 * :mod:`.prompting` — sources blocks, RAFT examples, citations, abstention.
-* :mod:`.safety` — invented numbers and contacts flagged, the rule applied, the clinician pointer.
-* :mod:`.metrics` — BLEU, ROUGE-L, BERTScore.
+* :mod:`.safety` — invented numbers and contacts and unsupported sentences flagged, the rule
+  applied, the clinician pointer.
+* :mod:`.metrics` — BLEU, ROUGE-L, BERTScore; Recall, K-Precision, sentence support (Adlakha et al.).
+* :mod:`.gating` — the retrieval-confidence score (:func:`~.gating.with_confidence`, the one place it
+  is computed), the gate, the "not covered" answer, the answered-vs-faithful trade-off.
+* :mod:`.extractive` — the extractive system: the passage sentences that best answer the question.
+* :mod:`.selection` — the rules fixed on the dev set: the gating threshold, the default system.
 * :mod:`.topics` — embedding topics of the questions and the held-out split by document and focus.
 * :mod:`.corpus` — checks on forecast tables.
 

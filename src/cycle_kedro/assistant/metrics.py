@@ -1,10 +1,18 @@
-"""Text-generation metrics: BLEU (sacrebleu), ROUGE-L (rouge-score), BERTScore (bert-score).
+"""Text-generation metrics: BLEU (sacrebleu), ROUGE-L (rouge-score), BERTScore (bert-score), token metrics.
 
-BLEU and ROUGE-L are on a 0-100 scale (as in the study's table), BERTScore F1 on 0-1.
+BLEU and ROUGE-L are on a 0-100 scale (as in the study's table), BERTScore F1 on 0-1. The token
+metrics of Adlakha et al. (2024) are shares on 0-1: :func:`token_recall` (correctness: the
+reference's tokens in the answer), :func:`k_precision` (faithfulness: the answer's tokens in the
+passages shown) and :func:`unsupported_sentences` (sentences whose content words the question and
+passages do not hold).
 """
 
 from __future__ import annotations
 
+import math
+import re
+import string
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -65,3 +73,66 @@ def bertscore_f1_scores(
     cands = [p if p.strip() else "." for p in predictions]
     _, _, f1 = encoder.score(cands, references, batch_size=batch_size)
     return [float(v) for v in f1]
+
+
+# Token metrics of Adlakha et al. (TACL 2024, "Evaluating Correctness and Faithfulness of
+# Instruction-Following Models for Question Answering"): SQuAD-style normalisation, then bags of
+# tokens compared with multiset intersection (as their instruct-qa code does).
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalisation: lower case, punctuation and articles (a, an, the) removed, spaces collapsed."""
+    return " ".join(_ARTICLES.sub(" ", _PUNCTUATION.sub("", str(text).lower())).split())
+
+
+def tokens(text: str) -> list[str]:
+    """The normalised tokens of ``text`` (:func:`normalize_answer`, split on spaces)."""
+    return normalize_answer(text).split()
+
+
+def _common(a: list[str], b: list[str]) -> int:
+    return sum((Counter(a) & Counter(b)).values())
+
+
+def token_recall(answer: str, reference: str) -> float:
+    """Correctness: share of the reference's tokens that the answer holds (NaN: empty reference)."""
+    ref = tokens(reference)
+    return _common(tokens(answer), ref) / len(ref) if ref else float("nan")
+
+
+def k_precision(answer: str, knowledge: str) -> float:
+    """Faithfulness: share of the answer's tokens found in the knowledge shown (NaN: empty answer)."""
+    ans = tokens(answer)
+    return _common(ans, tokens(knowledge)) / len(ans) if ans else float("nan")
+
+
+# function words left out when a sentence's support is counted (its claim is in its content words)
+STOP_WORDS = frozenset(
+    "a an the and or but if then so as of in on at to for from by with about into over under "
+    "is are was were be been being am do does did done have has had having can could may might "
+    "must shall should will would it its this that these those there here which who whom whose "
+    "what when where why how i me my we our you your he him his she her they them their not no "
+    "also more most other some such than too very only just each any all both many much".split()
+)
+
+
+def sentence_support(
+    sentence: str, knowledge_tokens: set[str], stop_words: frozenset[str] = STOP_WORDS
+) -> float:
+    """Share of a sentence's content tokens (normalised, ``stop_words`` left out) in ``knowledge_tokens``.
+
+    NaN when the sentence has no content token (it claims nothing).
+    """
+    content = [t for t in tokens(sentence) if t not in stop_words]
+    if not content:
+        return float("nan")
+    return sum(t in knowledge_tokens for t in content) / len(content)
+
+
+def unsupported_sentences(sentences: list[str], knowledge: str, min_support: float) -> list[str]:
+    """The sentences whose :func:`sentence_support` in ``knowledge`` is below ``min_support``."""
+    known = set(tokens(knowledge))
+    supports = [sentence_support(s, known) for s in sentences]
+    return [s for s, v in zip(sentences, supports, strict=True) if not math.isnan(v) and v < min_support]

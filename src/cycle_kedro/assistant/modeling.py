@@ -206,6 +206,8 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
     max_length: int,
     no_repeat_ngram_size: int = 0,
     progress: str | None = None,
+    restrict_to: list[str] | None = None,
+    free: bool = True,
 ) -> tuple[list[str], pd.DataFrame]:
     """Greedy answers and the reference-token NLL given each prompt, from one prompt pass.
 
@@ -219,14 +221,22 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
     ``ref_tokens``, ``ref_tokens_cut``, ``prompt_tokens_cut`` in the input order. With empty
     references it is plain greedy answering (``cycle-ask``); ``no_repeat_ngram_size`` > 0 forbids
     repeating n-grams (``cycle-ask``, not the evaluation). ``progress``: a tqdm bar (on stderr).
+
+    ``restrict_to`` (one text or None per prompt): a batch with a text is decoded a second time from
+    the same cache, greedy over only the tokens of each row's text (and the end of turn): the answer
+    can use no word its text lacks. Those answers are the ``restricted_answer`` column ("" for a
+    None); with ``free=False`` the free decoding is skipped and the returned answers are the
+    restricted ones.
     """
-    pairs = list(zip(prompts, references, strict=True))
+    allowed = restrict_to if restrict_to is not None else [None] * len(prompts)
+    pairs = list(zip(prompts, references, allowed, strict=True))
     unique = list(dict.fromkeys(pairs))
     if len(unique) < len(pairs):
         answers, scores = score_and_generate(
-            model, tokenizer, [p for p, _ in unique], [c for _, c in unique],
+            model, tokenizer, [p for p, _, _ in unique], [c for _, c, _ in unique],
             max_new_tokens=max_new_tokens, batch_size=batch_size, device=device,
             max_length=max_length, no_repeat_ngram_size=no_repeat_ngram_size, progress=progress,
+            restrict_to=None if restrict_to is None else [a for _, _, a in unique], free=free,
         )  # fmt: skip
         position = {pair: i for i, pair in enumerate(unique)}
         at = [position[pair] for pair in pairs]
@@ -234,6 +244,7 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
     import pandas as pd  # noqa: PLC0415
     import torch  # noqa: PLC0415
     from tqdm.auto import tqdm  # noqa: PLC0415
+    from transformers import LogitsProcessorList  # noqa: PLC0415
 
     model.to(device).eval()
     pad, stop = pad_id(tokenizer), _stop_ids(model, tokenizer)
@@ -248,6 +259,9 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
         )
     order = sorted(range(len(rows)), key=lambda i: (len(rows[i][0]) + len(rows[i][1]), i))
     answers, nll, count = [""] * len(rows), [0.0] * len(rows), [0] * len(rows)
+    restricted = [""] * len(rows)
+    decode = {"pad_token_id": pad, "eos_token_id": stop, "max_new_tokens": max_new_tokens,
+              "do_sample": False, "no_repeat_ngram_size": no_repeat_ngram_size}  # fmt: skip
     starts = range(0, len(order), batch_size)
     for start in tqdm(starts, desc=progress, unit="batch", disable=progress is None, leave=False):
         idx = order[start : start + batch_size]
@@ -274,21 +288,60 @@ def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
             )
             cache = out.cache
             cache.crop(-(ref_width + 1))  # keep the prompt minus its last token (decoding feeds it)
-            generated = model.generate(
-                input_ids=ids_t[:, :width], attention_mask=mask_t[:, :width], cache=cache,
-                max_new_tokens=max_new_tokens, do_sample=False, no_repeat_ngram_size=no_repeat_ngram_size,
-                pad_token_id=pad, eos_token_id=stop,
-            )  # fmt: skip
+            prompt_ids, prompt_mask = ids_t[:, :width], mask_t[:, :width]
+            if free:
+                generated = model.generate(
+                    input_ids=prompt_ids, attention_mask=prompt_mask, cache=cache, **decode
+                )
+                extra = cache.get_seq_length() - (width - 1)
+                if extra > 0:  # back to the prompt for the restricted decoding
+                    cache.crop(-extra)
+            if restrict_to is not None and any(restrict_to[i] is not None for i in idx):
+                only = _AllowedTokens(tokenizer, [restrict_to[i] for i in idx], stop)
+                kept = model.generate(
+                    input_ids=prompt_ids, attention_mask=prompt_mask, cache=cache,
+                    logits_processor=LogitsProcessorList([only]), **decode,
+                )  # fmt: skip
         for j, i in enumerate(idx):
             nll[i], count[i] = float(s[j]), int(n[j])
-            answers[i] = tokenizer.decode(
-                generated[j, width:].tolist(), skip_special_tokens=True
-            ).strip()
+            if free:
+                answers[i] = tokenizer.decode(generated[j, width:].tolist(), skip_special_tokens=True).strip()
+            if restrict_to is not None and restrict_to[i] is not None:
+                restricted[i] = tokenizer.decode(kept[j, width:].tolist(), skip_special_tokens=True).strip()
     scores = pd.DataFrame({
         "nll": nll, "n_tokens": count, "ref_tokens": [r[4] for r in rows],
         "ref_tokens_cut": [r[3] for r in rows], "prompt_tokens_cut": [r[2] for r in rows],
     })  # fmt: skip
-    return answers, scores
+    if restrict_to is not None:
+        scores["restricted_answer"] = restricted
+    return (answers if free else restricted), scores
+
+
+class _AllowedTokens:
+    """A logits processor: each row of the batch may only produce the tokens of its own text (or stop).
+
+    A text is tokenised as it is and after a space, so a word may start a sentence or follow one.
+    """
+
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerBase, texts: list[str | None], stop: list[int]
+    ) -> None:
+        self.ids = [
+            None if t is None else sorted({*tokenizer(t, add_special_tokens=False)["input_ids"],
+                                           *tokenizer(" " + t, add_special_tokens=False)["input_ids"], *stop})
+            for t in texts
+        ]  # fmt: skip
+        self.mask: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        """Scores of every other token set to -inf."""
+        import torch  # noqa: PLC0415
+
+        if self.mask is None:
+            self.mask = torch.full_like(scores, float("-inf"))
+            for row, ids in enumerate(self.ids):
+                self.mask[row, slice(None) if ids is None else ids] = 0.0  # None: any token
+        return scores + self.mask
 
 
 def _stop_ids(model: Any, tokenizer: PreTrainedTokenizerBase) -> list[int]:

@@ -44,6 +44,11 @@ def user_message(question: str, passages: list[dict[str, str]], prompt: dict[str
     return f"Sources:\n{sources_block(passages)}\n\nQuestion: {question}\n{prompt['instruction']}"
 
 
+def restricted_text(question: str, passages: list[dict[str, str]], prompt: dict[str, Any]) -> str:
+    """What a restricted decoding may say: the question, the sources shown and the abstention."""
+    return "\n".join([question, sources_block(passages), prompt["abstain"]])
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, str]]:
     return frame[["focus", "text"]].to_dict("records")
 
@@ -54,16 +59,21 @@ def raft_examples(
     encoder: TextEncoder,
     options: dict[str, Any],
     prompt: dict[str, Any],
+    exclude_rows: frozenset[int] = frozenset(),
 ) -> pd.DataFrame:
     """RAFT examples for ``train`` rows (``row_id``, ``doc_id``, ``question``, ``answer``, ``topic``).
 
     ``options``: ``k`` passages, shares ``p_no_gold`` / ``p_closed_book``, ``answer_words``, ``seed``.
+    The passages of ``exclude_rows`` (indexed pairs never to train on) are never shown.
     Returns ``question``, ``raft_mode``, ``user`` (the user turn), ``target``.
     """
     rng = np.random.default_rng(options["seed"])
     k = int(options["k"])
-    passages = index.passages
-    hits = index.search(train["question"].tolist(), encoder, k=k + 8)
+    passages = index.passages[~index.passages["row_id"].isin(exclude_rows)]
+    hits = [
+        h[~h["row_id"].isin(exclude_rows)]
+        for h in index.search(train["question"].tolist(), encoder, k=k + 8)
+    ]
     topic_of_row = dict(zip(train["row_id"], train["topic"], strict=True))
     p_topic = passages["row_id"].map(topic_of_row)
     modes = rng.choice(

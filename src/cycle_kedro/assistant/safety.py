@@ -1,10 +1,14 @@
-"""Safety pass on a generated answer: invented numbers and contacts, and a clinician pointer.
+"""Safety pass on a generated answer: invented numbers and contacts, unsupported sentences, a clinician pointer.
 
 A number, phone number, e-mail address or URL in the answer that appears in none of the *allowed*
 texts (the question, the retrieved passages, the forecast row) is flagged. The rule in parameters
-(``llm.safety.action``) then keeps the answer (``flag``), removes the flagged spans (``remove``) or
-replaces the whole answer by a fixed text (``replace``). Symptom questions get a fixed pointer to a
-clinician at the end. Pure functions on strings.
+(``llm.evaluation.safety.action``) then keeps the answer (``flag``), removes the flagged spans
+(``remove``) or replaces the whole answer by a fixed text (``replace``). When the answer was given
+with passages, a sentence whose content words the question and passages do not hold (support below
+``unsupported.min_support``, :func:`~cycle_kedro.assistant.metrics.unsupported_sentences`) is flagged
+too and handled by ``unsupported.action`` (``flag``, ``remove`` the sentence, ``replace`` the
+answer); an answer left empty is for the caller to turn into its "not covered" answer. Symptom
+questions get a fixed pointer to a clinician at the end. Pure functions on strings.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from .metrics import unsupported_sentences
+from .retrieval import split_sentences
 
 PHONE = re.compile(
     r"(?<![\w.])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w])"
@@ -61,6 +68,7 @@ class SafetyResult:
     phones: list[str] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
     replaced: bool = False
     pointer_added: bool = False
 
@@ -68,6 +76,11 @@ class SafetyResult:
     def flagged(self) -> bool:
         """Whether anything was flagged."""
         return bool(self.numbers or self.phones or self.emails or self.urls)
+
+    @property
+    def flagged_unsupported(self) -> bool:
+        """Whether a sentence without support in the question and passages was flagged."""
+        return bool(self.unsupported)
 
     @property
     def contacts(self) -> list[str]:
@@ -124,27 +137,44 @@ def _remove(answer: str, spans: list[str]) -> str:
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
-def safety_pass(
+def _check_action(action: str, what: str) -> str:
+    if action not in {"flag", "remove", "replace"}:
+        raise ValueError(f"llm safety {what} must be flag, remove or replace, got {action!r}")
+    return action
+
+
+def safety_pass(  # noqa: PLR0913 (the texts and the rule of one answer)
     answer: str,
     question: str,
     allowed: str,
     rule: dict[str, Any],
     qtype: str | None = None,
+    *,
+    check_support: bool = False,
 ) -> SafetyResult:
-    """Flag invented numbers/contacts against ``question`` + ``allowed``, apply the rule, add the pointer.
+    """Flag invented numbers/contacts (and, with ``check_support``, unsupported sentences) against ``question`` + ``allowed``.
 
-    ``rule``: ``action`` (``flag`` | ``remove`` | ``replace``), ``replace_text``, and
-    ``symptoms: {qtypes, keywords, pointer}``.
+    ``rule``: ``action`` (``flag`` | ``remove`` | ``replace``), ``replace_text``,
+    ``unsupported: {min_support, action}`` and ``symptoms: {qtypes, keywords, pointer}``. Pass
+    ``check_support=True`` when ``allowed`` holds the passages the answer was given with.
     """
     found = find_invented(answer, f"{question}\n{allowed}")
     result = SafetyResult(answer=answer, **found)
-    action = rule.get("action", "remove")
-    if action not in {"flag", "remove", "replace"}:
-        raise ValueError(f"llm safety action must be flag, remove or replace, got {action!r}")
+    action = _check_action(rule.get("action", "remove"), "action")
+    support = rule.get("unsupported", {})
+    if check_support and support:
+        result.unsupported = unsupported_sentences(
+            split_sentences(answer), f"{question}\n{allowed}", support["min_support"]
+        )
+    support_action = _check_action(support.get("action", "flag"), "unsupported.action")
+    text = answer
+    if result.unsupported and support_action == "remove":
+        text = " ".join(s for s in split_sentences(answer) if s not in result.unsupported)
     if result.flagged and action == "remove":
-        result.answer = _remove(answer, result.contacts + result.numbers)
-    elif result.flagged and action == "replace":
-        result.answer, result.replaced = rule["replace_text"], True
+        text = _remove(text, result.contacts + result.numbers)
+    if (result.flagged and action == "replace") or (result.unsupported and support_action == "replace"):
+        text, result.replaced = rule["replace_text"], True
+    result.answer = text
     symptoms = rule.get("symptoms", {})
     pointer = symptoms.get("pointer", "")
     if pointer and is_symptom_question(question, qtype, symptoms) and pointer not in result.answer:

@@ -2,8 +2,10 @@
 
 ``base`` and ``base_rag`` (the base model without / with retrieved passages), ``lora`` and
 ``lora_rag`` (base + the RAFT-trained adapter, attached to a merged copy: the base model is never
-changed), ``retrieval`` (the top passage, no model). Every table, the pipeline and ``cycle-ask``
-name them so, in this order.
+changed), ``lora_grounded`` (the RAFT LoRA with the passages, its decoding restricted to the words of
+the question and passages: it can only answer from them), ``extractive`` (the passage sentences that
+best answer the question, no model) and ``retrieval`` (the top passage, no model). Every table, the
+pipeline and ``cycle-ask`` name them so, in this order.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from .adapter import attach_adapter
 if TYPE_CHECKING:
     from .adapter import LoraAdapter
 
-SYSTEMS = ("base", "base_rag", "lora", "lora_rag", "retrieval")
+SYSTEMS = ("base", "base_rag", "lora", "lora_rag", "lora_grounded", "extractive", "retrieval")
+# systems that answer without a language model (the passages are the answer)
+WITHOUT_MODEL = ("extractive", "retrieval")
 
 
 def check_systems(systems: Iterable[str]) -> None:
@@ -27,13 +31,18 @@ def check_systems(systems: Iterable[str]) -> None:
 
 
 def model_of(system: str) -> str:
-    """The model a system answers with: ``base``, ``lora`` (``retrieval`` has none: ``retrieval``)."""
+    """The model a system answers with: ``base``, ``lora`` (the systems without one: their own name)."""
     return system.split("_", maxsplit=1)[0]
 
 
 def uses_retrieval(system: str) -> bool:
-    """Whether the system sees the retrieved passages (``*_rag``; ``retrieval`` answers with one)."""
-    return system.endswith("_rag") or system == "retrieval"
+    """Whether the system sees the retrieved passages (all but ``base`` and ``lora``)."""
+    return system not in {"base", "lora"}
+
+
+def is_restricted(system: str) -> bool:
+    """Whether the system's decoding may use only the words of the question and passages."""
+    return system == "lora_grounded"
 
 
 def system_models(

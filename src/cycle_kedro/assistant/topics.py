@@ -7,7 +7,8 @@ topics)) for each topic's terms.
 
 The held-out split never separates rows that share a MedQuAD document or a focus (MedQuAD's topic):
 such rows form one *component* (union-find), and whole components are held out, drawn round-robin
-over the embedding topics so that every theme is represented.
+over the embedding topics so that every theme is represented. The in-KB test set holds out single
+question pairs whose documents stay indexed (:func:`in_kb_pairs`), drawn round-robin over topics too.
 """
 
 from __future__ import annotations
@@ -79,11 +80,14 @@ def components(doc_ids: pd.Series, foci: pd.Series) -> np.ndarray:
     return np.array([find(f"d:{d}") for d in doc_ids])
 
 
-def held_out_split(df: pd.DataFrame, options: dict[str, Any]) -> pd.Series:
+def held_out_split(
+    df: pd.DataFrame, options: dict[str, Any], keep_docs: frozenset[str] = frozenset()
+) -> pd.Series:
     """``"test"`` for whole components drawn round-robin over topics until ``n_test`` rows, else ``"index"``.
 
     ``df`` needs ``doc_id``, ``focus``, ``topic``. Components larger than ``max_component_rows``
-    stay in the index (one big topic would otherwise fill the held-out set).
+    stay in the index (one big topic would otherwise fill the held-out set), and so do those holding
+    a document of ``keep_docs`` (skipped where drawn: the other draws stay the same).
     """
     comp = pd.Series(components(df["doc_id"], df["focus"]), index=df.index)
     sizes = comp.value_counts()
@@ -93,12 +97,15 @@ def held_out_split(df: pd.DataFrame, options: dict[str, Any]) -> pd.Series:
         t: list(rng.permutation(sorted(c for c in cs if sizes[c] <= options["max_component_rows"])))
         for t, cs in topic_of.groupby(topic_of).groups.items()
     }
+    kept = set(comp[df["doc_id"].isin(keep_docs)])
     chosen, n_rows = [], 0
     order = list(rng.permutation(sorted(pools)))
     while n_rows < options["n_test"] and any(pools.values()):
         for t in order:
             if pools[t] and n_rows < options["n_test"]:
                 c = pools[t].pop()
+                if c in kept:
+                    continue
                 chosen.append(c)
                 n_rows += int(sizes[c])
     split = pd.Series(np.where(comp.isin(chosen), "test", "index"), index=df.index)
@@ -108,3 +115,26 @@ def held_out_split(df: pd.DataFrame, options: dict[str, Any]) -> pd.Series:
             "rows possible (check llm.split.n_test / max_component_rows)"
         )
     return split
+
+
+def in_kb_pairs(df: pd.DataFrame, candidates: pd.Series, n: int, seed: int) -> pd.Index:
+    """``n`` rows of ``df`` where ``candidates`` is true, drawn round-robin over ``topic`` (seeded).
+
+    Only rows whose question is asked once in ``df`` (compared case- and punctuation-insensitively)
+    are drawn: a question asked with several answers has no single reference.
+    """
+    asked = df["question"].map(focus_key)
+    pool = df[candidates & ~asked.duplicated(keep=False)]
+    rng = np.random.default_rng(seed)
+    queues = {t: list(rng.permutation(g.index.to_numpy())) for t, g in pool.groupby("topic")}
+    order = list(rng.permutation(sorted(queues)))
+    chosen: list = []
+    while len(chosen) < n and any(queues.values()):
+        for t in order:
+            if queues[t] and len(chosen) < n:
+                chosen.append(queues[t].pop())
+    if len(chosen) < n:
+        raise DataValidationError(
+            f"llm in-KB split: only {len(chosen)} of {n} question pairs possible (check llm.split.n_in_kb_test)"
+        )
+    return pd.Index(sorted(chosen))

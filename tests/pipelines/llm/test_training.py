@@ -70,3 +70,25 @@ def test_convert_base_model_from_a_local_directory(tmp_path, tiny_model, tiny_to
     assert tok.pad_token_id is not None and tok.chat_template == tiny_tokenizer.chat_template
     with pytest.raises(DatasetError, match="missing does not exist"):
         PretrainedModelDataset(filepath=str(tmp_path / "missing")).load()
+
+
+def test_raft_never_trains_on_held_out_pairs_nor_shows_their_passages(
+    knowledge_base, minilm, tiny_tokenizer, llm_params, fedcycle_forecast
+):
+    from cycle_kedro.assistant import retrieval  # noqa: PLC0415
+    from cycle_kedro.pipelines.llm.curation import write_forecast_qa  # noqa: PLC0415
+    from cycle_kedro.pipelines.llm.training import build_raft_instructions  # noqa: PLC0415
+
+    split = np.array(["index"] * len(knowledge_base), dtype=object)
+    split[[0, 5]], split[[9, 14]], split[[20, 21]] = "in_kb_test", "dev", "test"
+    kb = knowledge_base.assign(split=split)
+    indexed = kb[kb["split"] != "test"]
+    index = retrieval.build_index(retrieval.split_passages(indexed, 12, 2), minilm, {})
+    options = {**llm_params["raft"], "n_medquad": len(kb), "p_no_gold": 0.3, "p_closed_book": 0.0}
+    qa = write_forecast_qa(fedcycle_forecast, llm_params["fedcycle"]["forecast_qa"])
+    out = build_raft_instructions(kb, index, minilm, tiny_tokenizer, options, llm_params["prompt"], fedcycle_qa=qa)
+    held = kb[kb["split"] != "index"]
+    assert len(out) > len(qa) // 2 and not set(out["question"]) & set(held["question"])
+    texts = index.passages.drop_duplicates("text", keep=False)  # the passages only one pair has
+    shown = texts.loc[texts["row_id"].isin(held["row_id"]), "text"]
+    assert len(shown) and not any(t in u for t in shown for u in out["user"])

@@ -9,8 +9,8 @@ from kedro.pipeline import Node, Pipeline
 
 from cycle_kedro.cohorts import cohorts
 
-from .answering import answer_base, answer_lora, answer_retrieval_only
-from .assessment import score_answers, summarise_evaluation
+from .answering import answer_base, answer_extractive, answer_lora, answer_retrieval_only
+from .assessment import apply_dev_rules, score_answers, summarise_evaluation, tabulate_gating
 from .curation import write_forecast_qa
 from .grounding import (
     build_eval_questions,
@@ -19,6 +19,7 @@ from .grounding import (
     retrieve_passages,
     split_held_out,
 )
+from .plots import plot_gating_tradeoff
 from .report import write_grounded_report
 from .training import build_raft_instructions, convert_base_model, train_lora_adapter
 
@@ -57,7 +58,7 @@ def _grounding(forecast_qa: dict[str, str]) -> Pipeline:
             ),
             Node(
                 func=split_held_out,
-                inputs=["kb_topics", "params:split"],
+                inputs=["kb_topics", "consumer_questions", "params:split"],
                 outputs="kb_split",
                 name="split_held_out",
             ),
@@ -69,7 +70,12 @@ def _grounding(forecast_qa: dict[str, str]) -> Pipeline:
             ),
             Node(
                 func=build_eval_questions,
-                inputs={"kb_split": "kb_split", "options": "params:eval_set", **forecast_qa},
+                inputs={
+                    "kb_split": "kb_split",
+                    "consumer_questions": "consumer_questions",
+                    "options": "params:eval_set",
+                    **forecast_qa,
+                },
                 outputs="eval_questions",
                 name="build_eval_questions",
             ),
@@ -129,12 +135,13 @@ def _training(forecast_qa: dict[str, str]) -> Pipeline:
 
 
 def _evaluation() -> Pipeline:
-    """Five systems on the held-out questions, the safety pass and scores, tables and the report."""
+    """Every system on the evaluation questions, the safety pass, gate and scores, the dev rules and the report."""
     generation = {
         "tokenizer": "tokenizer",
         "contexts": "eval_contexts",
         "options": "params:generation",
         "prompt": "params:prompt",
+        "answered_by": "params:answered_by",
     }
     return Pipeline(
         [
@@ -151,8 +158,14 @@ def _evaluation() -> Pipeline:
                 name="answer_lora",
             ),
             Node(
+                func=answer_extractive,
+                inputs=["eval_contexts", "params:extractive", "params:answered_by"],
+                outputs="extractive_answers",
+                name="answer_extractive",
+            ),
+            Node(
                 func=answer_retrieval_only,
-                inputs="eval_contexts",
+                inputs=["eval_contexts", "params:answered_by"],
                 outputs="retrieval_answers",
                 name="answer_retrieval_only",
             ),
@@ -161,20 +174,47 @@ def _evaluation() -> Pipeline:
                 inputs={
                     "base": "base_answers",
                     "lora": "lora_answers",
+                    "extractive": "extractive_answers",
                     "retrieval": "retrieval_answers",
                     "contexts": "eval_contexts",
+                    "index": "retrieval_index",
                     "bertscore_encoder": "bertscore_encoder",
                     "options": "params:evaluation",
                     "prompt": "params:prompt",
+                    "gating": "params:gating",
                 },
                 outputs="answer_scores",
                 name="score_answers",
             ),
             Node(
                 func=summarise_evaluation,
-                inputs=["answer_scores", "params:evaluation"],
+                inputs=["answer_scores", "params:evaluation", "params:gating"],
                 outputs=["evaluation", "forecast_evaluation", "metrics"],
                 name="summarise_evaluation",
+            ),
+            Node(
+                func=tabulate_gating,
+                inputs=["answer_scores", "params:gating"],
+                outputs="gating_tradeoff",
+                name="tabulate_gating",
+            ),
+            Node(
+                func=plot_gating_tradeoff,
+                inputs=["gating_tradeoff", "params:gating", "params:ask"],
+                outputs="gating_tradeoff_plot",
+                name="plot_gating_tradeoff",
+            ),
+            Node(
+                func=apply_dev_rules,
+                inputs={
+                    "evaluation": "evaluation",
+                    "gating_tradeoff": "gating_tradeoff",
+                    "gating": "params:gating",
+                    "selection": "params:selection",
+                    "ask": "params:ask",
+                },
+                outputs=["dev_choices", "selection_metrics"],
+                name="apply_dev_rules",
             ),
             Node(
                 func=write_grounded_report,
@@ -183,7 +223,11 @@ def _evaluation() -> Pipeline:
                     "forecast_evaluation": "forecast_evaluation",
                     "topics": "topic_terms",
                     "scores": "answer_scores",
+                    "gating_tradeoff": "gating_tradeoff",
+                    "dev_choices": "dev_choices",
                     "options": "params:evaluation",
+                    "gating": "params:gating",
+                    "ask": "params:ask",
                 },
                 outputs="samples",
                 name="write_grounded_report",

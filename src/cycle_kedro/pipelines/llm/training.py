@@ -52,14 +52,18 @@ def build_raft_instructions(  # noqa: PLR0917 (a node: inputs are positional)
 ) -> pd.DataFrame:
     """Training examples (``prompt``, ``completion``): RAFT on indexed Q&A plus forecast explanations.
 
+    Only ``split == "index"`` pairs are trained on, and the passages of the other pairs (in-KB
+    test and dev pairs are indexed) are never shown as distractors.
+
     ``options``: ``n_medquad`` and ``n_forecast`` examples (seeded), ``k``, ``p_no_gold``,
     ``p_closed_book``, ``answer_words``, ``seed``. ``forecast_qa``: each cohort's forecast Q&A table
     (``<cohort>_qa``), pooled in the given order. Forecast explanations are trained without sources:
     their numbers are in the question.
     """
-    pool = kb_split[kb_split["split"] != "test"]
+    pool = kb_split[kb_split["split"] == "index"]  # never the test, in-KB test or dev pairs
     train = pool.sample(n=min(options["n_medquad"], len(pool)), random_state=options["seed"])
-    raft = raft_examples(train, index, encoder, options, prompt).assign(kind="medquad")
+    held = frozenset(kb_split.loc[kb_split["split"] != "index", "row_id"])
+    raft = raft_examples(train, index, encoder, options, prompt, exclude_rows=held).assign(kind="medquad")
     forecasts = pd.concat(list(forecast_qa.values()), ignore_index=True)
     n_fc = min(options["n_forecast"], len(forecasts) // 2)
     fc = forecasts.sample(frac=1.0, random_state=options["seed"]).head(n_fc)  # the other half: test

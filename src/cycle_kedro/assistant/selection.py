@@ -1,0 +1,54 @@
+"""Rules fixed on the dev set: the gating threshold and ``cycle-ask``'s default system.
+
+Both read only the dev questions (our own consumer-worded questions, ``subset == "dev"``); the
+test questions (in-KB and out-of-KB) never choose anything. The evaluation applies the rules and
+writes what they pick; the parameters (``llm.gating.threshold``, ``llm.ask.system``) hold the
+choice that ``cycle-ask`` uses, and a warning says when a run's rules would pick otherwise.
+
+* :func:`choose_threshold` — the gate is a test of "do my sources cover this question?": the
+  threshold with the best Youden's J on the dev set (the share of the covered dev questions it lets
+  through minus the share of the uncovered ones it lets through); ties go to the lowest threshold
+  (answer more). Whether an answer that passes is right is the systems' part (the default rule).
+* :func:`choose_default` — among the systems whose dev K-Precision is at least ``min_k_precision``,
+  the one with the best dev Recall (ties: the order of :data:`~cycle_kedro.assistant.systems.SYSTEMS`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+
+def choose_threshold(tradeoff: pd.DataFrame) -> float:
+    """The dev threshold with the largest ``youden`` (ties: the lowest threshold).
+
+    ``tradeoff``: rows of :func:`~cycle_kedro.assistant.gating.tradeoff` for one system.
+    """
+    dev = tradeoff[tradeoff["subset"] == "dev"].sort_values("threshold", kind="stable")
+    if dev.empty:
+        raise ValueError("no dev rows in the trade-off table: the dev set fixes the threshold")
+    return float(dev["threshold"].to_numpy()[int(np.nanargmax(dev["youden"].to_numpy()))])
+
+
+def choose_default(summary: pd.DataFrame, rule: dict[str, Any]) -> str:
+    """The system with the best dev ``recall`` among those with dev ``k_precision`` >= ``rule['min_k_precision']``.
+
+    ``summary``: the evaluation table (``system``, ``subset``, ``recall``, ``k_precision``) in
+    system order. When no system passes, the one with the highest dev K-Precision.
+    """
+    dev = summary[summary["subset"] == "dev"].reset_index(drop=True)
+    if dev.empty:
+        raise ValueError("no dev rows in the evaluation table: the dev set picks the default system")
+    passing = dev[dev["k_precision"] >= rule["min_k_precision"]]
+    if passing.empty:
+        logger.warning(
+            "no system reaches dev K-Precision %.2f; the most faithful one is picked",
+            rule["min_k_precision"],
+        )
+        return str(dev.loc[dev["k_precision"].idxmax(), "system"])
+    return str(passing.loc[passing["recall"].idxmax(), "system"])
