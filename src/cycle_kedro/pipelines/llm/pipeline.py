@@ -1,4 +1,4 @@
-"""The ``llm`` pipeline: knowledge base → topics, held-out split, retrieval index → RAFT LoRA → evaluation.
+"""The ``llm`` pipeline: knowledge base → topics, held-out split, retrieval index → fine-tuned retriever → RAFT LoRA → evaluation.
 
 Built in namespace ``llm`` (datasets ``llm.kb_split``, ``llm.evaluation``, ...; parameters
 ``llm.<group>``); the forecast explanations of each cohort run in ``llm.<cohort>``. Its inputs from
@@ -21,6 +21,12 @@ from .grounding import (
 )
 from .plots import plot_gating_tradeoff
 from .report import write_grounded_report
+from .retriever import (
+    build_retriever_sets,
+    build_tuned_indexes,
+    evaluate_retrievers,
+    train_retriever,
+)
 from .training import build_raft_instructions, convert_base_model, train_lora_adapter
 
 # the forecasting pipeline's per-woman next-cycle forecast of a cohort (an input of this pipeline)
@@ -83,12 +89,57 @@ def _grounding(forecast_qa: dict[str, str]) -> Pipeline:
                 func=retrieve_passages,
                 inputs={
                     "questions": "eval_questions",
-                    "index": "retrieval_index",
-                    "encoder": "text_encoder",
+                    "index": "tuned_index",
+                    "encoder": "retriever_encoder",
                     "options": "params:retrieval",
                 },
                 outputs="eval_contexts",
                 name="retrieve_passages",
+            ),
+        ]
+    )
+
+
+def _retriever() -> Pipeline:
+    """The question encoder fine-tuned on the training side, the tuned and deployment indexes, recall."""
+    return Pipeline(
+        [
+            Node(
+                func=build_retriever_sets,
+                inputs=["kb_split", "params:retriever"],
+                outputs=["retriever_pairs", "retriever_questions"],
+                name="build_retriever_sets",
+            ),
+            Node(
+                func=train_retriever,
+                inputs=["retriever_pairs", "retrieval_index", "text_encoder", "params:retriever"],
+                outputs=["retriever_encoder", "retriever_loss"],
+                name="train_retriever",
+            ),
+            Node(
+                func=build_tuned_indexes,
+                inputs={
+                    "kb_split": "kb_split",
+                    "index": "retrieval_index",
+                    "encoder": "text_encoder",
+                    "index_options": "params:index",
+                    "options": "params:retriever",
+                },
+                outputs=["tuned_index", "deployment_index"],
+                name="build_tuned_indexes",
+            ),
+            Node(
+                func=evaluate_retrievers,
+                inputs={
+                    "questions": "retriever_questions",
+                    "base_index": "retrieval_index",
+                    "base_encoder": "text_encoder",
+                    "tuned_index": "tuned_index",
+                    "tuned_encoder": "retriever_encoder",
+                    "options": "params:retriever",
+                },
+                outputs=["retriever_evaluation", "retriever_type_weights", "retriever_metrics"],
+                name="evaluate_retrievers",
             ),
         ]
     )
@@ -108,8 +159,8 @@ def _training(forecast_qa: dict[str, str]) -> Pipeline:
                 func=build_raft_instructions,
                 inputs={
                     "kb_split": "kb_split",
-                    "index": "retrieval_index",
-                    "encoder": "text_encoder",
+                    "index": "tuned_index",
+                    "encoder": "retriever_encoder",
                     "tokenizer": "tokenizer",
                     "options": "params:raft",
                     "prompt": "params:prompt",
@@ -243,7 +294,11 @@ def create_pipeline(**kwargs) -> Pipeline:
     forecast_qa = {f"{name}_qa": f"{name}.forecast_qa" for name in names}
     explanations = sum((_forecast_qa(name) for name in names), Pipeline([]))
     return Pipeline(
-        explanations + _grounding(forecast_qa) + _training(forecast_qa) + _evaluation(),
+        explanations
+        + _grounding(forecast_qa)
+        + _retriever()
+        + _training(forecast_qa)
+        + _evaluation(),
         namespace="llm",
         inputs={"knowledge_base", *(FORECAST_DATASET.format(cohort=name) for name in names)},
     )
