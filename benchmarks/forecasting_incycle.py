@@ -50,12 +50,14 @@ def run_cohort(cohort: str, inputs: tuple[str, str], params: dict, neural: bool)
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     from cycle_kedro.pipelines.forecasting import (  # noqa: PLC0415
+        current_cycle,
         evaluation,
         folds,
-        incycle,
+        incycle_evaluation,
+        model_selection,
         models,
         next_cycle,
-        robust,
+        plots,
         signal,
     )
 
@@ -95,10 +97,8 @@ def run_cohort(cohort: str, inputs: tuple[str, str], params: dict, neural: bool)
     if neural:
         parts.append(timed("predict_lstm", False, models.predict_lstm, frame, params["lstm"])[0])
         parts.append(timed("predict_gru", False, models.predict_gru, frame, params["gru"])[0])
-    details = timed(
-        "attach_cycle_details", True, incycle.attach_cycle_details, frame, data["cycles"]
-    )
-    rob, log = timed("predict_robust", True, robust.predict_robust, frame, p["robust"])
+    details = timed("attach_cycle_details", True, folds.attach_cycle_details, frame, data["cycles"])
+    rob, log = timed("predict_robust", True, model_selection.predict_robust, frame, p["robust"])
     oracle = timed("predict_oracle", True, signal.predict_oracle, details)
     point = models.combine_predictions(frame, *parts, rob, oracle)
     preds = timed(
@@ -126,25 +126,36 @@ def run_cohort(cohort: str, inputs: tuple[str, str], params: dict, neural: bool)
         p["next_cycle"],
         p["intervals"],
     )
-    chosen = timed("select_cohort_model", True, robust.select_cohort_model, frame, p["robust"])
-    inc = timed("predict_incycle", True, incycle.predict_incycle, details, preds, p["incycle"])
-    timed("evaluate_incycle", True, incycle.evaluate_incycle, inc, p["incycle"], p["evaluation"])
-    timed("plot_incycle_error", True, incycle.plot_incycle_error, inc, p["reporting"])
+    chosen = timed(
+        "select_cohort_model", True, model_selection.select_cohort_model, frame, p["robust"]
+    )
+    inc = timed(
+        "predict_incycle", True, incycle_evaluation.predict_incycle, details, preds, p["incycle"]
+    )
+    timed(
+        "evaluate_incycle",
+        True,
+        incycle_evaluation.evaluate_incycle,
+        inc,
+        p["incycle"],
+        p["evaluation"],
+    )
+    timed("plot_incycle_error", True, plots.plot_incycle_error, inc, p["reporting"])
     plt.close("all")
     state = timed(
         "fit_cohort_incycle_state",
         True,
-        incycle.fit_cohort_incycle_state,
+        current_cycle.fit_cohort_incycle_state,
         details,
         preds,
         chosen,
         p["incycle"],
     )
-    status = incycle.current_cycle_status(frame)
+    status = current_cycle.current_cycle_status(frame)
     timed(
         "add_current_cycle_fields",
         True,
-        incycle.add_current_cycle_fields,
+        current_cycle.add_current_cycle_fields,
         base,
         details,
         state,

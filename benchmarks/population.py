@@ -57,10 +57,10 @@ def run_one(n_users: int, engine_name: str, models: list[str]) -> dict:
     """Time the forecast path for one size and engine in this process; return the numbers."""
     from cycle_kedro.hooks import close_dask_client, start_dask_client  # noqa: PLC0415
     from cycle_kedro.pipelines.population.generator import generate_population  # noqa: PLC0415
-    from cycle_kedro.pipelines.population.nodes import (  # noqa: PLC0415
+    from cycle_kedro.pipelines.population.intake import validate_period_starts  # noqa: PLC0415
+    from cycle_kedro.pipelines.population.next_period import (  # noqa: PLC0415
         build_period_cycles,
         forecast_next_period,
-        validate_period_starts,
     )
 
     params = yaml.safe_load(PARAMS.read_text())["population"]

@@ -3,23 +3,25 @@
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-from cycle_kedro.pipelines import forecasting_training, ingestion, statistics
+
+def _mcphases() -> Pipeline:
+    """ingestion's and statistics' mcPHASES parts (imported only when ``mcphases`` is loaded)."""
+    from cycle_kedro.pipelines import ingestion, statistics  # noqa: PLC0415
+
+    return ingestion.create_mcphases_pipeline() + statistics.create_mcphases_pipeline()
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """One pipeline per folder under ``pipelines/``, their sum as ``__default__``, plus ``mcphases``
-    and ``forecasting_training``.
+    """One pipeline per folder under ``pipelines/``, their sum as ``__default__``.
 
-    ``mcphases`` needs the restricted mcPHASES data (``MCPHASES_DIR``), so it stays out of the default run.
-    ``forecasting_training`` (found as the training part of its folder) is replaced by kedro-mlflow's
-    ``PipelineML`` (training bound to inference): running it logs the served model and registers a
-    version of ``cycle_forecaster``. The default run contains the training part (seconds) but logs
-    no model: kedro-mlflow logs one only when the pipeline run is the ``PipelineML`` itself.
+    ``kedro run --pipeline=<name>`` finds only the folder ``<name>`` (Kedro's selective loading).
+    ``mcphases`` needs the restricted mcPHASES data (``MCPHASES_DIR``): its folder only names it
+    (empty, so the default run holds none of it) and its nodes, parts of ``ingestion`` and
+    ``statistics``, are put under the name here. ``forecasting_training`` logs and registers the
+    served model ``cycle_forecaster`` through its catalog dataset, in the default run too.
     """
     pipelines = find_pipelines(raise_errors=True)
     pipelines["__default__"] = sum(pipelines.values())
-    pipelines["mcphases"] = (
-        ingestion.create_mcphases_pipeline() + statistics.create_mcphases_pipeline()
-    )
-    pipelines["forecasting_training"] = forecasting_training.create_ml_pipeline()
+    if "mcphases" in pipelines:
+        pipelines["mcphases"] = _mcphases()
     return pipelines

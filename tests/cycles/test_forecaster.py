@@ -102,6 +102,6 @@ def test_serving_parameters_equal_forecastings():
     assert SERVING["forecaster"]["intervals"] == FC["intervals"]
     ev = FC["evaluation"]
     assert SERVING["calibration"] == {k: ev[k] for k in ("n_folds", "seed", "warmup_cycles")}
-    if "incycle" in FC:  # issue 15's in-cycle parameters
+    if "incycle" in FC:  # the in-cycle parameters
         inc = {k: FC["incycle"][k] for k in ("history_model", "intervals", "update")}
         assert SERVING["forecaster"]["incycle"] == inc

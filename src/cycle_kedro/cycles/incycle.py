@@ -39,7 +39,14 @@ import pandas as pd
 
 from .baselines import estimate_shrinkage_k
 from .contracts import NEXT_CYCLE_CURRENT_COLUMNS
-from .robust import ROBUST_MODELS, fit_robust_state, prefix_table, robust_forecast
+from .robust import (
+    ROBUST_MODELS,
+    expanding_robust_forecasts,
+    fit_robust_state,
+    prefix_table,
+    robust_forecast,
+    select_model_inner_cv,
+)
 
 __all__ = [
     "INCYCLE_FIELDS",
@@ -304,7 +311,6 @@ def _luteal_candidates(train: pd.DataFrame, test: pd.DataFrame, options) -> pd.D
     n = np.bincount(target, minlength=len(test)).astype(float)
     s = np.bincount(target, weights=x, minlength=len(test))
     k, m = state["luteal"]["shrinkage_k"], state["luteal"]["mean"]
-    from .robust import expanding_robust_forecasts  # noqa: PLC0415
 
     rob = expanding_robust_forecasts(test, state["luteal"]["robust"])
     rob.insert(0, "shrinkage", (s + k * m) / (n + k))
@@ -359,8 +365,6 @@ def fit_incycle_state(
     luteal_model = options["luteal_model"]
     scores: dict[str, float] = {}
     if luteal_model == "inner_cv":
-        from .robust import select_model_inner_cv  # noqa: PLC0415
-
         luteal_model, scores = select_model_inner_cv(
             cyc,
             lambda a, b: _luteal_candidates(a, b, options),

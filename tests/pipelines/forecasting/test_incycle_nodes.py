@@ -1,4 +1,4 @@
-"""Nodes of issue 15: robust models and the selection rule, in-cycle forecasts, the signal oracle."""
+"""Robust models and the selection rule, in-cycle forecasts, the current cycle, the signal oracle."""
 
 import numpy as np
 import pandas as pd
@@ -6,18 +6,16 @@ import pytest
 
 from cycle_kedro.cycles.incycle import INCYCLE_FIELDS
 from cycle_kedro.cycles.robust import ROBUST_MODELS
-from cycle_kedro.pipelines.forecasting.folds import prepare_forecast_frame
-from cycle_kedro.pipelines.forecasting.incycle import (
+from cycle_kedro.pipelines.forecasting.current_cycle import (
     add_current_cycle_fields,
-    attach_cycle_details,
     current_cycle_status,
-    evaluate_incycle,
     fit_cohort_incycle_state,
-    predict_incycle,
 )
+from cycle_kedro.pipelines.forecasting.folds import attach_cycle_details, prepare_forecast_frame
+from cycle_kedro.pipelines.forecasting.incycle_evaluation import evaluate_incycle, predict_incycle
+from cycle_kedro.pipelines.forecasting.model_selection import predict_robust, select_cohort_model
 from cycle_kedro.pipelines.forecasting.models import combine_predictions, predict_baselines
 from cycle_kedro.pipelines.forecasting.next_cycle import forecast_next_cycle
-from cycle_kedro.pipelines.forecasting.robust import predict_robust, select_cohort_model
 from cycle_kedro.pipelines.forecasting.signal import compare_signal_cohorts, predict_oracle
 from tests.conftest import make_cycles
 

@@ -74,7 +74,7 @@ def test_template_runs_end_to_end(cycles, params):
         "ridge",
         "lstm",
         "gru",
-        # issue 15: robust models and the inner-CV rule's pick (no oracle: nothing planted)
+        # robust models and the inner-CV rule's pick (no oracle: nothing planted)
         "median_shrinkage",
         "winsorised_shrinkage",
         "huber_eb",

@@ -32,16 +32,15 @@ from mlflow.tracking import MlflowClient
 from cycle_kedro.cycles.contracts import NEXT_CYCLE_COLUMNS, NEXT_CYCLE_CURRENT_COLUMNS
 from cycle_kedro.cycles.explain import explain_forecast
 from cycle_kedro.cycles.forecaster import FORECAST_COLUMNS
-from cycle_kedro.pipelines.forecasting.folds import prepare_forecast_frame
-from cycle_kedro.pipelines.forecasting.incycle import (
+from cycle_kedro.pipelines.forecasting.current_cycle import (
     add_current_cycle_fields,
-    attach_cycle_details,
     current_cycle_status,
     fit_cohort_incycle_state,
 )
+from cycle_kedro.pipelines.forecasting.folds import attach_cycle_details, prepare_forecast_frame
+from cycle_kedro.pipelines.forecasting.model_selection import select_cohort_model
 from cycle_kedro.pipelines.forecasting.models import predict_baselines
 from cycle_kedro.pipelines.forecasting.next_cycle import forecast_next_cycle
-from cycle_kedro.pipelines.forecasting.robust import select_cohort_model
 
 from ...conftest import in_project_copy, load_params
 

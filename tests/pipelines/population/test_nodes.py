@@ -7,13 +7,15 @@ import pytest
 from cycle_kedro.cycles.baselines import expanding_baselines
 from cycle_kedro.pipelines.population import forecasts, periods
 from cycle_kedro.pipelines.population.evaluation import score_skip_flags, summarise_evaluation
-from cycle_kedro.pipelines.population.nodes import (
+from cycle_kedro.pipelines.population.intake import validate_period_starts
+from cycle_kedro.pipelines.population.next_period import (
     build_period_cycles,
-    convert_cycles_to_starts,
     evaluate_last_cycle,
     forecast_next_period,
+)
+from cycle_kedro.pipelines.population.sources import (
+    convert_cycles_to_starts,
     generate_app_population,
-    validate_period_starts,
 )
 from cycle_kedro.validation import DataValidationError
 

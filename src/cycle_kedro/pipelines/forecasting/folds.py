@@ -1,4 +1,4 @@
-"""Forecast frame and women-held-out folds of the ``forecasting`` pipeline.
+"""Forecast frame and women-held-out folds of the ``forecasting`` pipeline, and each cycle's details.
 
 Evaluation design (same for every model, so all are scored on the same rows):
 
@@ -10,6 +10,9 @@ Evaluation design (same for every model, so all are scored on the same rows):
 * A cycle is scored when it has at least ``warmup_cycles`` earlier cycles.
 * 80% intervals are split-conformal: residual quantiles of the other folds' out-of-sample
   predictions (optionally per band of number of earlier cycles).
+
+:func:`attach_cycle_details` adds what the per-cycle primary table knows beyond the model input
+(the ovulation day; the generator's planted shift): the in-cycle and oracle forecasts read it.
 """
 
 from __future__ import annotations
@@ -77,3 +80,22 @@ def by_fold(frame: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame, pd.DataFra
     """Yield ``(fold, training rows, test rows)`` for every women-held-out fold."""
     for f in sorted(frame["fold"].unique()):
         yield f, frame[frame["fold"] != f], frame[frame["fold"] == f]
+
+
+DETAIL_COLUMNS = ("ovulation_day", "planted_shift")
+
+
+def attach_cycle_details(frame: pd.DataFrame, cycles: pd.DataFrame) -> pd.DataFrame:
+    """Add each cycle's ``ovulation_day`` (and the generator's ``planted_shift``) to the forecast frame.
+
+    Missing in the cycles table: NaN (``planted_shift`` stays absent). Index and rows of
+    ``frame`` are kept.
+    """
+    extra = [c for c in DETAIL_COLUMNS if c in cycles.columns]
+    details = cycles[[*KEYS, *extra]].drop_duplicates(KEYS)
+    out = frame.drop(columns=[c for c in extra if c in frame], errors="ignore")
+    out = out.reset_index().merge(details, on=KEYS, how="left").set_index("index")
+    out.index.name = frame.index.name
+    if "ovulation_day" not in out:
+        out["ovulation_day"] = np.nan
+    return out.loc[frame.index]

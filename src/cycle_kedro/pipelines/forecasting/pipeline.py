@@ -1,18 +1,18 @@
-"""The ``forecasting`` pipeline: one template, run as ``forecasting.fedcycle`` and ``forecasting.synthetic``."""
+"""The ``forecasting`` pipeline: one template, run once per cohort as ``forecasting.<cohort>``."""
 
 from kedro.pipeline import Node, Pipeline
 
+from cycle_kedro.cohorts import COHORTS
+
+from .current_cycle import add_current_cycle_fields, current_cycle_status, fit_cohort_incycle_state
 from .evaluation import add_prediction_intervals, build_mlflow_metrics, evaluate_forecasts
-from .folds import prepare_forecast_frame
-from .incycle import (
-    add_current_cycle_fields,
-    attach_cycle_details,
-    build_incycle_mlflow_metrics,
-    current_cycle_status,
-    evaluate_incycle,
-    fit_cohort_incycle_state,
-    plot_incycle_error,
-    predict_incycle,
+from .folds import attach_cycle_details, prepare_forecast_frame
+from .incycle_evaluation import build_incycle_mlflow_metrics, evaluate_incycle, predict_incycle
+from .model_selection import (
+    build_selection_mlflow_metrics,
+    predict_robust,
+    select_cohort_model,
+    selection_table,
 )
 from .models import (
     combine_predictions,
@@ -23,85 +23,76 @@ from .models import (
     predict_ridge,
 )
 from .next_cycle import forecast_next_cycle
-from .plots import plot_error_by_prior_cycles, plot_model_comparison, plot_predicted_vs_actual
-from .robust import (
-    build_selection_mlflow_metrics,
-    predict_robust,
-    select_cohort_model,
-    selection_table,
+from .plots import (
+    plot_error_by_prior_cycles,
+    plot_incycle_error,
+    plot_model_comparison,
+    plot_predicted_vs_actual,
 )
 from .signal import build_signal_mlflow_metrics, compare_signal_cohorts, predict_oracle
 
-#: cohort -> (per-cycle model input, per-cycle primary table with ovulation days)
-COHORTS = {
-    "fedcycle": ("fedcycle_model_input", "fedcycle_cycles"),
-    "synthetic": ("synthetic_model_input", "synthetic_cycles"),
-    "signal": ("synthetic_signal_model_input", "synthetic_signal_cycles"),
-    "heavy": ("synthetic_heavy_model_input", "synthetic_heavy_cycles"),
-}
 
-
-def create_template() -> Pipeline:
-    """Build the cohort-agnostic template on input ``model_input``."""
+def _frame_and_models() -> Pipeline:
+    """The forecast frame, each cycle's details and every model's out-of-fold forecasts."""
     return Pipeline(
         [
             Node(
-                prepare_forecast_frame,
-                ["model_input", "params:evaluation"],
-                "forecast_frame",
+                func=prepare_forecast_frame,
+                inputs=["model_input", "params:evaluation"],
+                outputs="forecast_frame",
                 name="prepare_forecast_frame",
             ),
             Node(
-                predict_baselines,
-                "forecast_frame",
-                "baseline_predictions",
-                name="predict_baselines",
-            ),
-            Node(
-                predict_arima,
-                ["forecast_frame", "params:arima"],
-                "arima_predictions",
-                name="predict_arima",
-            ),
-            Node(
-                predict_ridge,
-                ["forecast_frame", "params:ridge"],
-                "ridge_predictions",
-                name="predict_ridge",
-            ),
-            Node(
-                predict_lstm,
-                ["forecast_frame", "params:lstm"],
-                ["lstm_predictions", "lstm_val_loss"],
-                name="predict_lstm",
-            ),
-            Node(
-                predict_gru,
-                ["forecast_frame", "params:gru"],
-                ["gru_predictions", "gru_val_loss"],
-                name="predict_gru",
-            ),
-            Node(
-                attach_cycle_details,
-                ["forecast_frame", "cycles"],
-                "cycle_details",
+                func=attach_cycle_details,
+                inputs=["forecast_frame", "cycles"],
+                outputs="cycle_details",
                 name="attach_cycle_details",
             ),
             Node(
-                predict_robust,
-                ["forecast_frame", "params:robust"],
-                ["robust_predictions", "robust_selection_log"],
+                func=predict_baselines,
+                inputs="forecast_frame",
+                outputs="baseline_predictions",
+                name="predict_baselines",
+            ),
+            Node(
+                func=predict_arima,
+                inputs=["forecast_frame", "params:arima"],
+                outputs="arima_predictions",
+                name="predict_arima",
+            ),
+            Node(
+                func=predict_ridge,
+                inputs=["forecast_frame", "params:ridge"],
+                outputs="ridge_predictions",
+                name="predict_ridge",
+            ),
+            Node(
+                func=predict_lstm,
+                inputs=["forecast_frame", "params:lstm"],
+                outputs=["lstm_predictions", "lstm_val_loss"],
+                name="predict_lstm",
+            ),
+            Node(
+                func=predict_gru,
+                inputs=["forecast_frame", "params:gru"],
+                outputs=["gru_predictions", "gru_val_loss"],
+                name="predict_gru",
+            ),
+            Node(
+                func=predict_robust,
+                inputs=["forecast_frame", "params:robust"],
+                outputs=["robust_predictions", "robust_selection_log"],
                 name="predict_robust",
             ),
             Node(
-                predict_oracle,
-                "cycle_details",
-                "oracle_predictions",
+                func=predict_oracle,
+                inputs="cycle_details",
+                outputs="oracle_predictions",
                 name="predict_oracle",
             ),
             Node(
-                combine_predictions,
-                [
+                func=combine_predictions,
+                inputs=[
                     "forecast_frame",
                     "baseline_predictions",
                     "arima_predictions",
@@ -111,140 +102,185 @@ def create_template() -> Pipeline:
                     "robust_predictions",
                     "oracle_predictions",
                 ],
-                "point_predictions",
+                outputs="point_predictions",
                 name="combine_predictions",
             ),
+        ]
+    )
+
+
+def _intervals_and_evaluation() -> Pipeline:
+    """Conformal intervals, the metrics table and its MLflow metrics."""
+    return Pipeline(
+        [
             Node(
-                add_prediction_intervals,
-                ["point_predictions", "params:intervals"],
-                "forecast_predictions",
+                func=add_prediction_intervals,
+                inputs=["point_predictions", "params:intervals"],
+                outputs="forecast_predictions",
                 name="add_prediction_intervals",
             ),
             Node(
-                evaluate_forecasts,
-                {
+                func=evaluate_forecasts,
+                inputs={
                     "predictions": "forecast_predictions",
                     "evaluation": "params:evaluation",
                     "intervals": "params:intervals",
                     "study_reference": "params:study_reference",
                 },
-                "forecast_metrics",
+                outputs="forecast_metrics",
                 name="evaluate_forecasts",
             ),
             Node(
-                build_mlflow_metrics,
-                "forecast_metrics",
-                "forecast_mlflow_metrics",
+                func=build_mlflow_metrics,
+                inputs="forecast_metrics",
+                outputs="forecast_mlflow_metrics",
                 name="build_mlflow_metrics",
             ),
+        ]
+    )
+
+
+def _model_selection() -> Pipeline:
+    """The selection rule on the whole cohort, its choices per fold and their MLflow metrics."""
+    return Pipeline(
+        [
             Node(
-                plot_predicted_vs_actual,
-                ["forecast_predictions", "params:reporting"],
-                "forecast_predicted_vs_actual@matplotlib",
-                name="plot_predicted_vs_actual",
+                func=select_cohort_model,
+                inputs=["forecast_frame", "params:robust"],
+                outputs="cohort_model",
+                name="select_cohort_model",
             ),
             Node(
-                plot_error_by_prior_cycles,
-                ["forecast_predictions", "params:reporting"],
-                "forecast_error_by_prior_cycles@matplotlib",
-                name="plot_error_by_prior_cycles",
+                func=selection_table,
+                inputs=["robust_selection_log", "cohort_model"],
+                outputs="model_selection",
+                name="selection_table",
             ),
             Node(
-                plot_model_comparison,
-                ["forecast_metrics", "params:reporting"],
-                "forecast_model_comparison@matplotlib",
-                name="plot_model_comparison",
+                func=build_selection_mlflow_metrics,
+                inputs="model_selection",
+                outputs="selection_mlflow_metrics",
+                name="build_selection_mlflow_metrics",
+            ),
+        ]
+    )
+
+
+def _incycle_evaluation() -> Pipeline:
+    """Out-of-fold in-cycle forecasts, their table per moment and its MLflow metrics."""
+    return Pipeline(
+        [
+            Node(
+                func=predict_incycle,
+                inputs=["cycle_details", "forecast_predictions", "params:incycle"],
+                outputs="incycle_predictions",
+                name="predict_incycle",
             ),
             Node(
-                forecast_next_cycle,
-                {
+                func=evaluate_incycle,
+                inputs=["incycle_predictions", "params:incycle", "params:evaluation"],
+                outputs="incycle_metrics",
+                name="evaluate_incycle",
+            ),
+            Node(
+                func=build_incycle_mlflow_metrics,
+                inputs="incycle_metrics",
+                outputs="incycle_mlflow_metrics",
+                name="build_incycle_mlflow_metrics",
+            ),
+        ]
+    )
+
+
+def _current_cycle() -> Pipeline:
+    """Each woman's next-cycle forecast with the current cycle's fields (``next_cycle_forecast``)."""
+    return Pipeline(
+        [
+            Node(
+                func=forecast_next_cycle,
+                inputs={
                     "frame": "forecast_frame",
                     "predictions": "forecast_predictions",
                     "next_cycle": "params:next_cycle",
                     "intervals": "params:intervals",
                 },
-                "next_cycle_base",
+                outputs="next_cycle_base",
                 name="forecast_next_cycle",
             ),
-            *_robust_and_incycle_nodes(),
+            Node(
+                func=fit_cohort_incycle_state,
+                inputs={
+                    "details": "cycle_details",
+                    "predictions": "forecast_predictions",
+                    "cohort_model": "cohort_model",
+                    "incycle": "params:incycle",
+                },
+                outputs="incycle_state",
+                name="fit_cohort_incycle_state",
+            ),
+            Node(
+                func=current_cycle_status,
+                inputs="forecast_frame",
+                outputs="current_cycle",
+                name="current_cycle_status",
+            ),
+            Node(
+                func=add_current_cycle_fields,
+                inputs={
+                    "next_cycle_base": "next_cycle_base",
+                    "details": "cycle_details",
+                    "incycle_state": "incycle_state",
+                    "current_cycle": "current_cycle",
+                },
+                outputs="next_cycle_forecast",
+                name="add_current_cycle_fields",
+            ),
         ]
     )
 
 
-def _robust_and_incycle_nodes() -> list[Node]:
-    """The cohort's model by the selection rule, the in-cycle forecasts and the current-cycle fields."""
-    return [
-        Node(
-            select_cohort_model,
-            ["forecast_frame", "params:robust"],
-            "cohort_model",
-            name="select_cohort_model",
-        ),
-        Node(
-            selection_table,
-            ["robust_selection_log", "cohort_model"],
-            "model_selection",
-            name="selection_table",
-        ),
-        Node(
-            build_selection_mlflow_metrics,
-            "model_selection",
-            "selection_mlflow_metrics",
-            name="build_selection_mlflow_metrics",
-        ),
-        Node(
-            predict_incycle,
-            ["cycle_details", "forecast_predictions", "params:incycle"],
-            "incycle_predictions",
-            name="predict_incycle",
-        ),
-        Node(
-            evaluate_incycle,
-            ["incycle_predictions", "params:incycle", "params:evaluation"],
-            "incycle_metrics",
-            name="evaluate_incycle",
-        ),
-        Node(
-            build_incycle_mlflow_metrics,
-            "incycle_metrics",
-            "incycle_mlflow_metrics",
-            name="build_incycle_mlflow_metrics",
-        ),
-        Node(
-            plot_incycle_error,
-            ["incycle_predictions", "params:reporting"],
-            "incycle_error_by_day",
-            name="plot_incycle_error",
-        ),
-        Node(
-            fit_cohort_incycle_state,
-            {
-                "details": "cycle_details",
-                "predictions": "forecast_predictions",
-                "cohort_model": "cohort_model",
-                "incycle": "params:incycle",
-            },
-            "incycle_state",
-            name="fit_cohort_incycle_state",
-        ),
-        Node(
-            current_cycle_status,
-            "forecast_frame",
-            "current_cycle",
-            name="current_cycle_status",
-        ),
-        Node(
-            add_current_cycle_fields,
-            {
-                "next_cycle_base": "next_cycle_base",
-                "details": "cycle_details",
-                "incycle_state": "incycle_state",
-                "current_cycle": "current_cycle",
-            },
-            "next_cycle_forecast",
-            name="add_current_cycle_fields",
-        ),
-    ]
+def _plots() -> Pipeline:
+    """The cohort's four figures."""
+    return Pipeline(
+        [
+            Node(
+                func=plot_predicted_vs_actual,
+                inputs=["forecast_predictions", "params:reporting"],
+                outputs="forecast_predicted_vs_actual@matplotlib",
+                name="plot_predicted_vs_actual",
+            ),
+            Node(
+                func=plot_error_by_prior_cycles,
+                inputs=["forecast_predictions", "params:reporting"],
+                outputs="forecast_error_by_prior_cycles@matplotlib",
+                name="plot_error_by_prior_cycles",
+            ),
+            Node(
+                func=plot_model_comparison,
+                inputs=["forecast_metrics", "params:reporting"],
+                outputs="forecast_model_comparison@matplotlib",
+                name="plot_model_comparison",
+            ),
+            Node(
+                func=plot_incycle_error,
+                inputs=["incycle_predictions", "params:reporting"],
+                outputs="incycle_error_by_day",
+                name="plot_incycle_error",
+            ),
+        ]
+    )
+
+
+def create_template() -> Pipeline:
+    """Build the cohort-agnostic template on inputs ``model_input`` and ``cycles``."""
+    return (
+        _frame_and_models()
+        + _intervals_and_evaluation()
+        + _model_selection()
+        + _incycle_evaluation()
+        + _current_cycle()
+        + _plots()
+    )
 
 
 def create_signal_comparison() -> Pipeline:
@@ -252,15 +288,15 @@ def create_signal_comparison() -> Pipeline:
     return Pipeline(
         [
             Node(
-                compare_signal_cohorts,
-                ["signal_predictions", "nosignal_predictions", "params:signal_comparison"],
-                "signal_comparison",
+                func=compare_signal_cohorts,
+                inputs=["signal_predictions", "nosignal_predictions", "params:signal_comparison"],
+                outputs="signal_comparison",
                 name="compare_signal_cohorts",
             ),
             Node(
-                build_signal_mlflow_metrics,
-                "signal_comparison",
-                "signal_mlflow_metrics",
+                func=build_signal_mlflow_metrics,
+                inputs="signal_comparison",
+                outputs="signal_mlflow_metrics",
                 name="build_signal_mlflow_metrics",
             ),
         ],
@@ -273,24 +309,25 @@ def create_signal_comparison() -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Run the template once per cohort, in namespaces ``forecasting.<cohort>``.
+    """Run the template once per cohort of :data:`cycle_kedro.cohorts.COHORTS`, in namespaces
+    ``forecasting.<cohort>``.
 
     Per-cohort parameters are ``forecasting.<cohort>.*``; the LSTM/GRU settings and the study's
-    reference numbers are shared by both cohorts (``forecasting.lstm``, ``forecasting.gru``,
+    reference numbers are shared by every cohort (``forecasting.lstm``, ``forecasting.gru``,
     ``forecasting.study_reference``).
     """
     template = create_template()
     cohorts = sum(
         Pipeline(
             template,
-            namespace=f"forecasting.{cohort}",
-            inputs={"model_input": model_input, "cycles": cycles},
+            namespace=f"forecasting.{cohort.name}",
+            inputs={"model_input": cohort.model_input, "cycles": cohort.cycles},
             parameters={
                 "params:study_reference": "params:forecasting.study_reference",
                 "params:lstm": "params:forecasting.lstm",
                 "params:gru": "params:forecasting.gru",
             },
         )
-        for cohort, (model_input, cycles) in COHORTS.items()
+        for cohort in COHORTS.values()
     )
     return cohorts + create_signal_comparison()

@@ -89,3 +89,44 @@ def plot_model_comparison(forecast_metrics: pd.DataFrame, reporting: dict[str, A
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def plot_incycle_error(incycle_predictions: pd.DataFrame, reporting: dict[str, Any]) -> Figure:
+    """MAE (and 80% coverage) of the predicted start against the day of the cycle it is made on."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    curve = incycle_predictions[incycle_predictions["moment"].str.fullmatch(r"day1|\d+")]
+    err = (curve["cycle_length"] - curve["predicted_length"]).abs()
+    cover = (curve["cycle_length"] >= curve["lower_80"]) & (
+        curve["cycle_length"] <= curve["upper_80"]
+    )
+    by = curve.groupby("day")
+    stats = pd.DataFrame({"mae": err.groupby(curve["day"]).mean(), "n": by.size()})
+    stats["coverage"] = cover.groupby(curve["day"]).mean()
+    stats["survival_only"] = (
+        err[curve["method"] != "ovulation"].groupby(curve["day"]).mean().reindex(stats.index)
+    )
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, height_ratios=[3, 1.3])
+    ax.plot(stats.index, stats["mae"], marker="o", ms=3, label="all running cycles")
+    ax.plot(
+        stats.index,
+        stats["survival_only"],
+        ls="--",
+        label="cycles without a detected ovulation yet",
+    )
+    ovu = incycle_predictions[incycle_predictions["moment"] == "ovulation"]
+    if len(ovu):
+        mae = (ovu["cycle_length"] - ovu["predicted_length"]).abs().mean()
+        ax.axhline(mae, color="grey", lw=1, ls=":", label=f"day after ovulation ({mae:.2f} d)")
+    ax.set(
+        ylabel="MAE of predicted start (days)", title=f"{reporting['title']}: in-cycle forecasts"
+    )
+    ax.legend(fontsize=8)
+    ax2.plot(stats.index, stats["coverage"], marker=".", color="C2")
+    ax2.axhline(0.8, color="grey", lw=1)
+    ax2.set(xlabel="cycle day the forecast is made on", ylabel="80% cover.", ylim=(0.5, 1.0))
+    for x, n in stats["n"].items():
+        if x in (1, 15, 29, 43):
+            ax2.annotate(f"n={n}", (x, 0.52), fontsize=7)
+    fig.tight_layout()
+    return fig

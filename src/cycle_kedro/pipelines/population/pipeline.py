@@ -9,16 +9,10 @@ dates. With your own export, run only ``--namespaces=population.app``. Parameter
 from kedro.pipeline import Node, Pipeline
 
 from .evaluation import score_skip_flags, summarise_evaluation
-from .nodes import (
-    build_period_cycles,
-    build_user_lookup,
-    convert_cycles_to_starts,
-    evaluate_last_cycle,
-    forecast_next_period,
-    generate_app_population,
-    validate_period_starts,
-)
+from .intake import build_user_lookup, validate_period_starts
+from .next_period import build_period_cycles, evaluate_last_cycle, forecast_next_period
 from .plots import plot_error_by_n_cycles, plot_interval_coverage, plot_skip_flag_scores
+from .sources import convert_cycles_to_starts, generate_app_population
 
 SHARED = {
     "params:engine",
@@ -35,62 +29,62 @@ def _cohort_template() -> Pipeline:
     return Pipeline(
         [
             Node(
-                validate_period_starts,
-                ["period_starts", "params:input", "params:engine", "pseudonym_key"],
-                ["clean_period_starts", "period_drop_report"],
+                func=validate_period_starts,
+                inputs=["period_starts", "params:input", "params:engine", "pseudonym_key"],
+                outputs=["clean_period_starts", "period_drop_report"],
                 name="validate_period_starts",
             ),
             Node(
-                build_user_lookup,
-                ["period_starts", "clean_period_starts", "params:input", "pseudonym_key"],
-                "user_lookup",
+                func=build_user_lookup,
+                inputs=["period_starts", "clean_period_starts", "params:input", "pseudonym_key"],
+                outputs="user_lookup",
                 name="build_user_lookup",
             ),
             Node(
-                build_period_cycles,
-                ["clean_period_starts", "params:skips", "params:engine"],
-                "period_cycles",
+                func=build_period_cycles,
+                inputs=["clean_period_starts", "params:skips", "params:engine"],
+                outputs="period_cycles",
                 name="build_period_cycles",
             ),
             Node(
-                forecast_next_period,
-                {
+                func=forecast_next_period,
+                inputs={
                     "cycles": "period_cycles",
                     "forecast": "params:forecast",
                     "skips": "params:skips",
                     "engine_cfg": "params:engine",
                 },
-                "next_period_forecasts",
+                outputs="next_period_forecasts",
                 name="forecast_next_period",
             ),
             Node(
-                evaluate_last_cycle,
-                {
+                func=evaluate_last_cycle,
+                inputs={
                     "starts": "clean_period_starts",
                     "forecast": "params:forecast",
                     "skips": "params:skips",
                     "evaluation": "params:evaluation",
                     "engine_cfg": "params:engine",
                 },
-                "last_cycle_predictions",
+                outputs="last_cycle_predictions",
                 name="evaluate_last_cycle",
             ),
             Node(
-                summarise_evaluation,
-                ["last_cycle_predictions", "params:input"],
-                ["last_cycle_evaluation", "population_metrics"],
+                func=summarise_evaluation,
+                inputs=["last_cycle_predictions", "params:input"],
+                outputs=["last_cycle_evaluation", "population_metrics"],
                 name="summarise_evaluation",
             ),
             Node(
-                plot_error_by_n_cycles,
-                ["last_cycle_predictions", "params:evaluation.max_cycles_plotted"],
-                "error_by_n_cycles_plot@matplotlib",
+                func=plot_error_by_n_cycles,
+                inputs=["last_cycle_predictions", "params:evaluation.max_cycles_plotted"],
+                outputs="error_by_n_cycles_plot@matplotlib",
                 name="plot_error_by_n_cycles",
             ),
             Node(
-                plot_interval_coverage,
-                "last_cycle_evaluation",
-                "interval_coverage_plot@matplotlib",
+                func=plot_interval_coverage,
+                inputs="last_cycle_evaluation",
+                outputs="interval_coverage_plot@matplotlib",
                 name="plot_interval_coverage",
             ),
         ]
@@ -116,20 +110,20 @@ def create_pipeline(**kwargs) -> Pipeline:
     scoring = Pipeline(
         [
             Node(
-                score_skip_flags,
-                {
+                func=score_skip_flags,
+                inputs={
                     "cycles": "period_cycles",
                     "truth": "population_truth",
                     "skips": "params:skips",
                     "scoring": "params:skip_scoring",
                 },
-                ["skip_flag_scores", "skip_flag_metrics"],
+                outputs=["skip_flag_scores", "skip_flag_metrics"],
                 name="score_skip_flags",
             ),
             Node(
-                plot_skip_flag_scores,
-                "skip_flag_scores",
-                "skip_flag_plot",
+                func=plot_skip_flag_scores,
+                inputs="skip_flag_scores",
+                outputs="skip_flag_plot",
                 name="plot_skip_flag_scores",
             ),
         ],
@@ -138,15 +132,15 @@ def create_pipeline(**kwargs) -> Pipeline:
     extras = Pipeline(
         [
             Node(
-                generate_app_population,
-                ["params:generator", "params:engine"],
-                ["period_starts", "population_truth"],
+                func=generate_app_population,
+                inputs=["params:generator", "params:engine"],
+                outputs=["period_starts", "population_truth"],
                 name="generate_app_population",
             ),
             Node(
-                convert_cycles_to_starts,
-                ["fedcycle_cycles", "params:fedcycle_starts"],
-                "fedcycle_period_starts",
+                func=convert_cycles_to_starts,
+                inputs=["fedcycle_cycles", "params:fedcycle_starts"],
+                outputs="fedcycle_period_starts",
                 name="convert_cycles_to_starts",
             ),
         ]

@@ -1,4 +1,4 @@
-"""Nodes of the ``population`` pipeline: next-period forecasts for every user of an app.
+"""Next-period nodes of the ``population`` pipeline: cycles, forecasts and the last-cycle holdout.
 
 Input ``period_starts`` (csv or parquet, one row per logged period start, any order; contract
 ``PERIOD_STARTS`` in :mod:`cycle_kedro.cycles.contracts`)::
@@ -7,9 +7,11 @@ Input ``period_starts`` (csv or parquet, one row per logged period start, any or
     period_start  text   ISO date "YYYY-MM-DD" (ISO timestamps and parquet dates also accepted)
 
 Checks, pseudonymisation and the drop report are the first node, in :mod:`.intake` (what each kind
-of bad input gets is listed there). The heavy lifting is in :mod:`.periods` and :mod:`.forecasts` (pandas, per partition of whole
-users); :mod:`.engine` runs it on pandas or Dask according to ``params:population.engine``.
-Scoring nodes are in :mod:`.evaluation`, figures in :mod:`.plots`.
+of bad input gets is listed there). The nodes here turn the kept starts into cycles, forecast every
+user's next period and score the forecast of each user's last start; the heavy lifting is in
+:mod:`.periods` and :mod:`.forecasts` (pandas, per partition of whole users), and :mod:`.engine`
+runs it on pandas or Dask according to ``params:population.engine``. Scoring nodes are in
+:mod:`.evaluation`, figures in :mod:`.plots`.
 """
 
 from __future__ import annotations
@@ -21,44 +23,8 @@ import pandas as pd
 from cycle_kedro.cycles.contracts import CYCLE_COLUMNS
 
 from . import engine, forecasts, periods
-from .generator import generate_population
-from .intake import build_user_lookup, validate_period_starts  # noqa: F401  (first node: .intake)
 
 logger = logging.getLogger(__name__)
-
-
-def generate_app_population(generator: dict, engine_cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Generate the seeded synthetic app population: the log and its truth.
-
-    Returns ``period_starts`` (``user_id``, ``period_start`` ISO text, shuffled rows; a Dask
-    frame under the Dask engine) and ``population_truth`` (per logged gap: ``n_missed`` > 0
-    marks a gap with missed logs, plus the user's true mean and SD of cycle length).
-    """
-    log, truth = generate_population(generator)
-    logger.info(
-        "Generated %d users, %d logged starts, %d gaps with a missed log",
-        generator["n_users"],
-        len(log),
-        int((truth["n_missed"] > 0).sum()),
-    )
-    return engine.to_engine(log, engine_cfg), truth
-
-
-def convert_cycles_to_starts(cycles: pd.DataFrame, options: dict) -> pd.DataFrame:
-    """Turn per-cycle lengths (FedCycle) into a start-date log anchored at ``anchor_date``.
-
-    Each woman's first cycle starts on the anchor; every later start adds the previous
-    length; the start after her last cycle is logged too, so n cycles give n + 1 starts.
-    """
-    c = cycles.sort_values(["woman_id", "cycle_index"], kind="stable")
-    c = c[c["cycle_length"].notna()]
-    offset = c.groupby("woman_id", sort=False)["cycle_length"].cumsum()
-    ends = pd.DataFrame({"user_id": c["woman_id"], "days": offset})
-    firsts = pd.DataFrame({"user_id": c["woman_id"].drop_duplicates(), "days": 0.0})
-    log = pd.concat([firsts, ends], ignore_index=True)
-    dates = pd.Timestamp(options["anchor_date"]) + pd.to_timedelta(log["days"], unit="D")
-    log = pd.DataFrame({"user_id": log["user_id"], "period_start": dates.dt.strftime("%Y-%m-%d")})
-    return log.sort_values(["user_id", "period_start"], ignore_index=True)
 
 
 def build_period_cycles(starts: pd.DataFrame, skips: dict, engine_cfg: dict) -> pd.DataFrame:

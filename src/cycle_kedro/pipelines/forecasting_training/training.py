@@ -1,7 +1,7 @@
-"""Nodes of the ``forecasting_training`` pipeline: fit the forecaster (training), answer a request (inference).
+"""Training nodes of the ``forecasting_training`` pipeline: fit the forecaster, wrap it as the served model.
 
-The logic is the library's (:mod:`cycle_kedro.cycles.forecaster`); these nodes only wire it to
-the catalog and turn a bad request into the error MLflow's scoring server answers with a 400.
+The logic is the library's (:mod:`cycle_kedro.cycles.forecaster`; the served model is
+:class:`cycle_kedro.cycles.serving.CycleForecasterModel`); these nodes only wire it to the catalog.
 """
 
 from __future__ import annotations
@@ -12,13 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cycle_kedro.cycles.forecaster import (
-    fit_forecaster,
-    out_of_fold_residuals,
-    predict_next,
-    validate_histories,
-)
-from cycle_kedro.validation import DataValidationError
+from cycle_kedro.cycles.forecaster import fit_forecaster, out_of_fold_residuals
+from cycle_kedro.cycles.serving import CycleForecasterModel
 
 logger = logging.getLogger(__name__)
 
@@ -73,25 +68,6 @@ def fit_cycle_forecaster(
     return state
 
 
-def check_histories(cycle_histories: pd.DataFrame) -> pd.DataFrame:
-    """Validate a request; a bad one raises ``MlflowException(INVALID_PARAMETER_VALUE)`` (HTTP 400).
-
-    MLflow's server answers any other exception with a generic message, so the validation
-    error (which names the column and the rows) is re-raised as the exception it passes on.
-    """
-    try:
-        return validate_histories(cycle_histories)
-    except DataValidationError as exc:
-        from mlflow.exceptions import MlflowException  # noqa: PLC0415
-        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE  # noqa: PLC0415
-
-        raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from exc
-
-
-def forecast_histories(
-    cycle_forecaster_state: dict[str, Any], valid_cycle_histories: pd.DataFrame
-) -> pd.DataFrame:
-    """Each woman's forecast and explanation (``cycle_kedro.cycles.forecaster.FORECAST_COLUMNS``);
-    missing values are ``None`` so the JSON answer has ``null``, not ``NaN``."""
-    out = predict_next(cycle_forecaster_state, valid_cycle_histories, validate=False)
-    return out.astype(object).where(out.notna(), None)
+def build_cycle_forecaster(cycle_forecaster_state: dict[str, Any]) -> CycleForecasterModel:
+    """The served MLflow model ``cycle_forecaster``: the fitted state behind a typed ``predict``."""
+    return CycleForecasterModel(cycle_forecaster_state)

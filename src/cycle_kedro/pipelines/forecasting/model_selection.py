@@ -1,4 +1,4 @@
-"""Robust-model nodes of the ``forecasting`` pipeline, and the rule that picks a cohort's model.
+"""Model-selection nodes of the ``forecasting`` pipeline: the robust candidates and the rule that picks a cohort's model.
 
 The robust models (:mod:`cycle_kedro.cycles.robust`) are fitted on the other folds' women, like
 every model here. ``selected`` is the *rule* fixed in parameters (``robust.selection``): for each
