@@ -29,7 +29,7 @@ def test_mcphases_is_found_by_name_with_no_untyped_predict_warning():
     done = _kedro("registry", "describe", "mcphases")
     assert done.returncode == 0, done.stderr[-3000:]
     nodes = yaml.safe_load(done.stdout[done.stdout.index("Nodes:") :])["Nodes"]  # after the log
-    assert "build_mcphases_daily (build_mcphases_daily)" in nodes
+    assert "ingestion.build_mcphases_daily (build_mcphases_daily)" in nodes
     assert any(n.startswith("statistics.mcphases.") for n in nodes), nodes
     assert "Add type hints to the `predict` method" not in done.stdout + done.stderr
 

@@ -63,6 +63,8 @@ def llm_params() -> dict:
                        "safety": {"action": "remove", "replace_text": "Please ask a clinician.",
                                   "symptoms": {"qtypes": ["symptoms"], "keywords": ["symptom"],
                                                "pointer": "Please see a doctor or nurse."}}},
+        "ask": {"max_new_tokens": 6, "max_length": 256, "device": "cpu", "no_repeat_ngram_size": 4},
+        "serving": {"default_system": "lora_rag", "max_question_chars": 200},
     }  # fmt: skip
 
 

@@ -48,7 +48,7 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
 
 
 @pytest.mark.slow
-def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path):
+def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path, llm_params):
     full = create_pipeline()
     pipeline = Pipeline([n for n in full.nodes if n.name != "llm.convert_base_model"])
     outputs = SequentialRunner().run(pipeline, catalog)
@@ -86,3 +86,14 @@ def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path):
     assert len(outputs["llm.loss_curve"].load()) == 2 * 3  # 2 epochs x ceil((8 + 4) / 4) steps
     assert list((tmp_path / "adapter").glob("*/adapter/adapter_model.safetensors"))
     assert list((tmp_path / "index").glob("*/index/bm25.json"))
+    served = outputs["llm.cycle_assistant"].load()  # the served model, from this run's datasets
+    assert set(served.resources) == {
+        "base_model",
+        "tokenizer",
+        "lora_adapter",
+        "retrieval_index",
+        "text_encoder",
+    }
+    index = catalog["llm.retrieval_index"].load()
+    assert served.resources["retrieval_index"].passages.equals(index.passages)
+    assert served.options == llm_params["ask"] and served.serving == llm_params["serving"]
