@@ -101,6 +101,9 @@ class AssistantModel(PythonModel):
         self.resources = {
             name: read_resource(name, path) for name, path in context.artifacts.items()
         }
+        adapter = self.resources.get("lora_adapter")
+        if adapter is not None:  # its base model is the artifact now (peft warns otherwise)
+            adapter.config.base_model_name_or_path = self.resources["base_model"].name_or_path
         self._models = {}
         self._model_for(self.serving["default_system"])
 

@@ -48,13 +48,13 @@ def _catalog_entry(project_root: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    """A temporary sqlite MLflow store (its URI) with an experiment, made current for the module."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    """A temporary sqlite MLflow store (its URI, current for the module) and an experiment's id."""
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
-    try:
-        mlflow.set_experiment("serving")  # creates the database (its tables) once
-        yield uri
+    try:  # creates the database (its tables) once; artifacts beside it, not in the working directory
+        yield uri, mlflow.create_experiment("serving", (root / "artifacts").as_uri())
     finally:
         mlflow.set_tracking_uri(previous)
 
@@ -72,10 +72,11 @@ def registered(store, resources, llm_params, project_root):
         evaluation=llm_params["evaluation"], ask=llm_params["ask"], serving=llm_params["serving"],
     )  # fmt: skip
     dataset = AbstractDataset.from_config("llm.cycle_assistant", _catalog_entry(project_root))
-    with mlflow.start_run() as run:
+    uri, experiment_id = store
+    with mlflow.start_run(experiment_id=experiment_id) as run:
         dataset.save(model)
     assert mlflow.active_run() is None
-    return store, run.info.run_id
+    return uri, run.info.run_id
 
 
 def test_default_run_logs_and_registers_the_served_assistant(project_root):
