@@ -79,7 +79,9 @@ def llm_params() -> dict:
                    "thresholds": [0.0, 0.3, 0.6, 0.9],
                    "not_covered": "My sources don't cover this question. Please ask a clinician."},
         "selection": {"min_k_precision": 0.9},
-        "ask": {"system": "extractive", "max_new_tokens": 5, "max_length": 256, "device": "cpu"},
+        "ask": {"system": "extractive", "max_new_tokens": 6, "max_length": 256, "device": "cpu",
+                "no_repeat_ngram_size": 4},
+        "serving": {"default_system": "lora_rag", "max_question_chars": 200},
     }  # fmt: skip
 
 

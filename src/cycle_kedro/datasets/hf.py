@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
 
 from cycle_kedro.assistant.adapter import LoraAdapter
+from cycle_kedro.assistant.artifacts import ADAPTER_WEIGHTS, load_adapter
 
 if TYPE_CHECKING:
     from peft import PeftModel
@@ -140,16 +141,10 @@ class PeftAdapterDataset(AbstractVersionedDataset[Any, LoraAdapter]):
         self.metadata = metadata
 
     def load(self) -> LoraAdapter:
-        from peft import PeftConfig  # noqa: PLC0415
-        from safetensors.torch import load_file  # noqa: PLC0415
-
         path = Path(self._get_load_path())
-        weights = path / "adapter_model.safetensors"
-        if not weights.is_file():
-            raise DatasetError(f"{path}: no adapter_model.safetensors; train the adapter first")
-        config = PeftConfig.from_pretrained(str(path))
-        config.inference_mode = True
-        return LoraAdapter(config=config, state_dict=load_file(str(weights)))
+        if not (path / ADAPTER_WEIGHTS).is_file():
+            raise DatasetError(f"{path}: no {ADAPTER_WEIGHTS}; train the adapter first")
+        return load_adapter(path)
 
     def save(self, data: PeftModel) -> None:
         path = Path(self._get_save_path())
@@ -173,7 +168,7 @@ class PeftAdapterDataset(AbstractVersionedDataset[Any, LoraAdapter]):
             path = Path(self._get_load_path())
         except DatasetError:
             return False
-        return (path / "adapter_model.safetensors").is_file()
+        return (path / ADAPTER_WEIGHTS).is_file()
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "version": self._version}

@@ -7,6 +7,9 @@ run's MLflow run and, with ``save_args.registered_model_name``, registers a new 
 kedro-mlflow's ``MlflowModelTrackingDataset`` (flavor ``mlflow.pyfunc``, workflow ``python_model``;
 ``save_args`` go to ``mlflow.pyfunc.log_model``) plus what YAML cannot hold: the input example
 comes from the model's ``input_example()`` and the signature is inferred from it (inputs only).
+A model that needs files (:class:`cycle_kedro.assistant.served.AssistantModel`: weights, tokenizer,
+index) also has ``write_artifacts(directory) -> {artifact name: path}``: they are written into a
+temporary directory and logged as the model's artifacts (``context.artifacts`` in ``load_context``).
 Each served model is one catalog entry::
 
     cycle_forecaster:
@@ -19,6 +22,8 @@ The class name keeps kedro-mlflow's ``Mlflow`` prefix: its hook turns logging of
 named when tracking is disabled for a pipeline (``mlflow.yml`` ``disable_tracking``).
 """
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -48,10 +53,16 @@ class MlflowServedModelDataset(MlflowModelTrackingDataset):
         if not self._logging_activated:
             return
         example = model.input_example()
-        self.model_info = mlflow.pyfunc.log_model(
-            python_model=model,
-            signature=infer_signature(example),
-            input_example=example,
-            **self._save_args,
-        )
+        with tempfile.TemporaryDirectory() as tmp:
+            # the files the model needs, written where log_model copies them from
+            artifacts = (
+                model.write_artifacts(Path(tmp)) if hasattr(model, "write_artifacts") else None
+            )
+            self.model_info = mlflow.pyfunc.log_model(
+                python_model=model,
+                artifacts=artifacts,
+                signature=infer_signature(example),
+                input_example=example,
+                **self._save_args,
+            )
         self._last_saved_model_uri = self.model_info.model_uri

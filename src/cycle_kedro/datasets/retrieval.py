@@ -19,10 +19,9 @@ import logging
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
 
+from cycle_kedro.assistant.artifacts import INDEX_META, load_encoder, load_index, save_index
 from cycle_kedro.datasets.pretrained import package_dir
 
 logger = logging.getLogger(__name__)
@@ -52,19 +51,10 @@ class TextEncoderDataset(AbstractDataset):
         return package_dir(self._package) / self._subdir
 
     def load(self) -> Any:
-        from transformers import AutoModel, AutoTokenizer  # noqa: PLC0415
-
-        from cycle_kedro.assistant.retrieval import TextEncoder  # noqa: PLC0415
-
         path = self._resolve()
         if not (path / "config.json").is_file():
             raise DatasetError(f"{path}: no encoder here (config.json missing)")
-        return TextEncoder(
-            tokenizer=AutoTokenizer.from_pretrained(str(path)),
-            model=AutoModel.from_pretrained(str(path)).eval(),
-            max_length=self._max_length,
-            path=str(path),
-        )
+        return load_encoder(path, self._max_length)
 
     def save(self, data: Any) -> None:
         raise DatasetError("the text encoder is a read-only local model")
@@ -162,48 +152,19 @@ class RetrievalIndexDataset(AbstractVersionedDataset):
         self.metadata = metadata
 
     def load(self) -> Any:
-        from scipy import sparse  # noqa: PLC0415
-
-        from cycle_kedro.assistant.retrieval import Bm25, RetrievalIndex  # noqa: PLC0415
-
         path = Path(self._get_load_path())
-        if not (path / "bm25.json").is_file():
+        if not (path / INDEX_META).is_file():
             raise DatasetError(f"{path}: no retrieval index here; run `kedro run --pipeline=llm`")
-        meta = json.loads((path / "bm25.json").read_text(encoding="utf-8"))
-        bm25 = Bm25(
-            vocabulary=meta["vocabulary"], idf=np.asarray(meta["idf"]),
-            doc_tf=sparse.load_npz(path / "bm25.npz").tocsr(), k1=meta["k1"], b=meta["b"],
-        )  # fmt: skip
-        return RetrievalIndex(
-            passages=pd.read_parquet(path / "passages.parquet"),
-            embeddings=np.load(path / "embeddings.npy"),
-            bm25=bm25,
-            encoder_path=meta.get("encoder_path", ""),
-            rrf_k=meta["rrf_k"],
-            lay_terms=meta.get("lay_terms", False),
-            type_weight=meta.get("type_weight", 0.0),
-        )
+        return load_index(path)
 
     def save(self, data: Any) -> None:
-        from scipy import sparse  # noqa: PLC0415
-
         path = Path(self._get_save_path())
-        path.mkdir(parents=True, exist_ok=True)
-        data.passages.to_parquet(path / "passages.parquet", index=False)
-        np.save(path / "embeddings.npy", data.embeddings)
-        sparse.save_npz(path / "bm25.npz", data.bm25.doc_tf.tocsr())
-        meta = {
-            "vocabulary": data.bm25.vocabulary, "idf": data.bm25.idf.tolist(), "k1": data.bm25.k1,
-            "b": data.bm25.b, "rrf_k": data.rrf_k, "encoder_path": data.encoder_path,
-        }  # fmt: skip
-        if data.lay_terms or data.type_weight:  # the pretrained index's file stays as it was
-            meta |= {"lay_terms": data.lay_terms, "type_weight": data.type_weight}
-        (path / "bm25.json").write_text(json.dumps(meta), encoding="utf-8")
+        save_index(data, path)
         logger.info("Saved retrieval index (%d passages) to %s", len(data.passages), path)
 
     def _exists(self) -> bool:
         try:
-            return (Path(self._get_load_path()) / "bm25.json").is_file()
+            return (Path(self._get_load_path()) / INDEX_META).is_file()
         except DatasetError:
             return False
 

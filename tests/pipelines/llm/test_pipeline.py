@@ -53,7 +53,7 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
 
 
 @pytest.mark.slow
-def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path):
+def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path, llm_params):
     full = create_pipeline()
     pipeline = Pipeline([n for n in full.nodes if n.name != "llm.convert_base_model"])
     outputs = SequentialRunner().run(pipeline, catalog)
@@ -126,3 +126,15 @@ def test_split_keeps_dev_documents_indexed_and_holds_out_in_kb_pairs(knowledge_b
     broken = consumer_questions.assign(answer=["Not in any answer.", *consumer_questions["answer"][1:]])
     with pytest.raises(DataValidationError, match="holds its passage"):
         split_held_out(kb, broken, llm_params["split"])
+    served = outputs["llm.cycle_assistant"].load()  # the served model, from this run's datasets
+    assert set(served.resources) == {
+        "base_model",
+        "tokenizer",
+        "lora_adapter",
+        "retrieval_index",
+        "text_encoder",
+    }
+    index = catalog["llm.deployment_index"].load()  # the whole knowledge base, as cycle-ask
+    assert served.resources["retrieval_index"].passages.equals(index.passages)
+    assert served.options == llm_params["ask"]
+    assert served.serving == {**llm_params["serving"], "default_system": llm_params["ask"]["system"]}

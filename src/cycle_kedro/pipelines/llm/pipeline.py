@@ -1,4 +1,5 @@
-"""The ``llm`` pipeline: knowledge base → topics, held-out split, retrieval index → fine-tuned retriever → RAFT LoRA → evaluation.
+"""The ``llm`` pipeline: knowledge base → topics, held-out split, retrieval index → fine-tuned retriever → RAFT LoRA
+→ evaluation, and the served model ``cycle_assistant``.
 
 Built in namespace ``llm`` (datasets ``llm.kb_split``, ``llm.evaluation``, ...; parameters
 ``llm.<group>``); the forecast explanations of each cohort run in ``llm.<cohort>``. Its inputs from
@@ -27,6 +28,7 @@ from .retriever import (
     evaluate_retrievers,
     train_retriever,
 )
+from .serving import package_assistant_model
 from .training import build_raft_instructions, convert_base_model, train_lora_adapter
 
 # the forecasting pipeline's per-woman next-cycle forecast of a cohort (an input of this pipeline)
@@ -287,8 +289,36 @@ def _evaluation() -> Pipeline:
     )
 
 
+def _serving() -> Pipeline:
+    """The served model ``cycle_assistant`` (logged and registered by its catalog dataset)."""
+    return Pipeline(
+        [
+            Node(
+                func=package_assistant_model,
+                inputs={
+                    "base_model": "base_model",
+                    "tokenizer": "tokenizer",
+                    "adapter": "lora_adapter",
+                    "index": "deployment_index",  # the whole knowledge base, as cycle-ask
+                    "encoder": "retriever_encoder",
+                    "prompt": "params:prompt",
+                    "retrieval": "params:retrieval",
+                    "evaluation": "params:evaluation",
+                    "gating": "params:gating",
+                    "extractive": "params:extractive",
+                    "ask": "params:ask",
+                    "serving": "params:serving",
+                },
+                outputs="cycle_assistant",
+                name="package_assistant_model",
+            ),
+        ]
+    )
+
+
 def create_pipeline(**kwargs) -> Pipeline:
-    """Forecast explanations, grounding in the knowledge base, RAFT LoRA training, evaluation."""
+    """Forecast explanations, grounding in the knowledge base, RAFT LoRA training, evaluation,
+    the served model."""
     names = [c.name for c in cohorts(forecast_qa=True)]
     # the forecast Q&A tables in cohort order (fedcycle before synthetic): argument <cohort>_qa
     forecast_qa = {f"{name}_qa": f"{name}.forecast_qa" for name in names}
@@ -298,7 +328,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         + _grounding(forecast_qa)
         + _retriever()
         + _training(forecast_qa)
-        + _evaluation(),
+        + _evaluation()
+        + _serving(),
         namespace="llm",
         inputs={"knowledge_base", *(FORECAST_DATASET.format(cohort=name) for name in names)},
     )
