@@ -512,9 +512,11 @@ def run_systems(
         retrieve_contexts(questions, index, encoder, params["retrieval"]["k"]), index
     )
     prompt, ev, gating = params["prompt"], params["evaluation"], params["gating"]
+    # a user's own table: every reference is scored (``scored`` limits the pipeline's question kinds)
+    every_kind_scored = {k: v for k, v in params["generation"].items() if k != "scored"}
     answers = answer_questions(
         contexts, systems, models=system_models(base_model, adapter, systems), tokenizer=tokenizer,
-        options=params["generation"], prompt=prompt, extractive=params["extractive"],
+        options=every_kind_scored, prompt=prompt, extractive=params["extractive"],
     )  # fmt: skip
     scores = assess_answers(answers, contexts, bertscore_encoder, ev, prompt, gating)
     has_ref = scores["reference"].str.len() > 0

@@ -159,7 +159,7 @@ class AssistantModel(PythonModel):
     def _model_for(self, system: str) -> Any:
         """The system's model (built once: ``lora`` is a merged copy of the base model)."""
         name = model_of(system)
-        if name == "retrieval":
+        if name not in {"base", "lora"}:  # retrieval and extractive answer without a model
             return None
         if name not in self._models:
             self._models.update(

@@ -53,7 +53,7 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
 
 
 @pytest.mark.slow
-def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path, llm_params):
+def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path, llm_params, knowledge_base):
     full = create_pipeline()
     pipeline = Pipeline([n for n in full.nodes if n.name != "llm.convert_base_model"])
     outputs = SequentialRunner().run(pipeline, catalog)
@@ -112,6 +112,18 @@ def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path, llm_params):
     assert len(outputs["llm.loss_curve"].load()) == 2 * 3  # 2 epochs x ceil((8 + 4) / 4) steps
     assert list((tmp_path / "adapter").glob("*/adapter/adapter_model.safetensors"))
     assert list((tmp_path / "index").glob("*/index/bm25.json"))
+    served = outputs["llm.cycle_assistant"].load()  # the served model, from this run's datasets
+    assert set(served.resources) == {
+        "base_model",
+        "tokenizer",
+        "lora_adapter",
+        "retrieval_index",
+        "text_encoder",
+    }
+    deployed = served.resources["retrieval_index"].passages  # the whole knowledge base, as cycle-ask
+    assert set(deployed["doc_id"]) == set(knowledge_base["doc_id"])
+    assert served.options == llm_params["ask"]
+    assert served.serving == {**llm_params["serving"], "default_system": llm_params["ask"]["system"]}
 
 
 def test_split_keeps_dev_documents_indexed_and_holds_out_in_kb_pairs(knowledge_base, consumer_questions, llm_params):
@@ -126,15 +138,3 @@ def test_split_keeps_dev_documents_indexed_and_holds_out_in_kb_pairs(knowledge_b
     broken = consumer_questions.assign(answer=["Not in any answer.", *consumer_questions["answer"][1:]])
     with pytest.raises(DataValidationError, match="holds its passage"):
         split_held_out(kb, broken, llm_params["split"])
-    served = outputs["llm.cycle_assistant"].load()  # the served model, from this run's datasets
-    assert set(served.resources) == {
-        "base_model",
-        "tokenizer",
-        "lora_adapter",
-        "retrieval_index",
-        "text_encoder",
-    }
-    index = catalog["llm.deployment_index"].load()  # the whole knowledge base, as cycle-ask
-    assert served.resources["retrieval_index"].passages.equals(index.passages)
-    assert served.options == llm_params["ask"]
-    assert served.serving == {**llm_params["serving"], "default_system": llm_params["ask"]["system"]}

@@ -131,9 +131,9 @@ def test_registered_model_answers_as_cycle_ask(registered, resources, llm_params
         assert got == {k: expected[k] for k in got}, (question, system)
         assert row["abstained"] == expected["flags"]["abstained"] and row["system"] == system
     default = served.predict(pd.DataFrame({"question": QUESTIONS[:1]}))  # no system column
-    assert default["system"].tolist() == ["lora_rag"]
+    assert default["system"].tolist() == [llm_params["ask"]["system"]]  # cycle-ask's default
     assert default["answer"].tolist() == [
-        _library_answer(QUESTIONS[0], "lora_rag", resources, llm_params)["answer"]
+        _library_answer(QUESTIONS[0], llm_params["ask"]["system"], resources, llm_params)["answer"]
     ]
 
 
