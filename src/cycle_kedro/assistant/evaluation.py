@@ -44,7 +44,14 @@ from .modeling import chat_pair, perplexity, resolve_device, score_and_generate
 from .prompting import reference_head, restricted_text, user_message
 from .retrieval import context_passages, retrieve_contexts, split_sentences
 from .safety import claimed_numbers, find_invented
-from .systems import WITHOUT_MODEL, check_systems, is_restricted, model_of, system_models, uses_retrieval
+from .systems import (
+    WITHOUT_MODEL,
+    check_systems,
+    is_restricted,
+    model_of,
+    system_models,
+    uses_retrieval,
+)
 
 if TYPE_CHECKING:
     from .adapter import LoraAdapter
@@ -129,8 +136,8 @@ def answer_with_model(  # noqa: PLR0913 (a model, its prompts and which question
     """Raw greedy answers and reference NLL of one model's systems on every question.
 
     ``systems`` maps a system name to whether it shows the retrieved passages; ``answered_by``
-    (kind -> systems) limits the questions each system answers; ``options['scored']`` (optional)
-    lists the kinds whose reference NLL is scored (the others are only answered: less to compute). All prompts go through one
+    (kind -> systems) limits the questions each system answers; ``options['unscored']`` (optional)
+    lists kinds whose reference NLL is not scored (only answered: less to compute). All prompts go through one
     :func:`~cycle_kedro.assistant.modeling.score_and_generate` call (a progress bar), so a prompt
     two systems share (a question without passages) is answered once. A restricted system
     (:func:`~cycle_kedro.assistant.systems.is_restricted`) shares its prompts with the model's other
@@ -138,9 +145,9 @@ def answer_with_model(  # noqa: PLR0913 (a model, its prompts and which question
     passages' words.
     """
     device = resolve_device(options["device"])
-    if "scored" in options:  # only these kinds of questions get their reference scored (perplexity)
-        kept = contexts["kind"].isin(options["scored"])
-        contexts = contexts.assign(reference=contexts["reference"].where(kept, ""))
+    if options.get("unscored"):  # these kinds of questions are only answered, their references not scored
+        skipped = contexts["kind"].isin(options["unscored"])
+        contexts = contexts.assign(reference=contexts["reference"].mask(skipped, ""))
     asked = {s: _asked(contexts, s, answered_by) for s in systems}
     blocks = {}  # one block of prompts per retrieval setting: the questions its systems answer
     for system, use_retrieval in systems.items():
@@ -155,7 +162,7 @@ def answer_with_model(  # noqa: PLR0913 (a model, its prompts and which question
         restricted = [s for s, r in systems.items() if r == use_retrieval and is_restricted(s)]
         wants = asked[restricted[0]][rows] if restricted else pd.Series(False, index=part.index)
         restrict_to += [
-            restricted_text(r["question"], context_passages(r), prompt) if want else None
+            restricted_text(r["question"], context_passages(r)) if want else None
             for (_, r), want in zip(part.iterrows(), wants, strict=True)
         ]
     any_restricted = any(t is not None for t in restrict_to)
@@ -355,7 +362,7 @@ def score_rows(
     return df
 
 
-def assess_answers(  # noqa: PLR0913 (the inputs and rules of the scoring)
+def assess_answers(  # noqa: PLR0913, PLR0917 (the inputs and rules of the scoring)
     answers: pd.DataFrame,
     contexts: pd.DataFrame,
     bertscore_encoder: Any,

@@ -52,7 +52,12 @@ def _samples(scores: pd.DataFrame, kind: str, n: int) -> list[str]:
     for qid in part["question_id"].drop_duplicates().head(n):
         rows = part[part["question_id"] == qid]
         first = rows.iloc[0]
-        lines += [f"### {first['question']}", "", f"**Reference.** {first['reference'] or '(none: not covered)'}", ""]
+        lines += [
+            f"### {first['question']}",
+            "",
+            f"**Reference.** {first['reference'] or '(none: not covered)'}",
+            "",
+        ]
         for r in rows.itertuples():
             src = ", ".join(r.sources) if len(r.sources) else "-"
             lines += [f"**{r.system}.** {r.answer}  \n*sources:* {src}", ""]
