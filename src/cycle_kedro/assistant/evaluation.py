@@ -42,8 +42,8 @@ from .metrics import (
 )
 from .modeling import chat_pair, perplexity, resolve_device, score_and_generate
 from .prompting import reference_head, restricted_text, user_message
-from .retrieval import context_passages, retrieve_contexts, split_sentences
-from .safety import claimed_numbers, find_invented
+from .retrieval import context_passages, retrieve_contexts
+from .safety import answer_sentences, claimed_numbers, find_invented
 from .systems import (
     WITHOUT_MODEL,
     check_systems,
@@ -286,8 +286,8 @@ def apply_safety(
             "gated": gated,
             "raw_final": ungated["answer"], "raw_sources": ungated["sources"],
             "raw_abstained": ungated["flags"]["abstained"],
-            "residual_contacts": _residual_contacts(done["answer"], f"{c['question']} {c['allowed']} "
-                                                    + " ".join(p["text"] for p in shown)),
+            **_residual(done["answer"], " ".join([c["question"], c["allowed"],
+                                                  *(f"{p['focus']}: {p['text']}" for p in shown)])),
             "numbers_supported": _supported_share(r.raw_answer, ungated["flags"]["numbers"]),
         })  # fmt: skip
     return answers.reset_index(drop=True).join(pd.DataFrame(rows))
@@ -299,9 +299,13 @@ def _supported_share(raw: str, flagged: list[str]) -> float:
     return 1 - len(flagged) / n if n else float("nan")
 
 
-def _residual_contacts(answer: str, allowed: str) -> int:
+def _residual(answer: str, allowed: str) -> dict[str, int]:
+    """Invented contacts and numbers left in the final answer (the pass removed what it flagged)."""
     left = find_invented(answer, allowed)
-    return len(left["phones"]) + len(left["urls"]) + len(left["emails"])
+    return {
+        "residual_contacts": len(left["phones"]) + len(left["urls"]) + len(left["emails"]),
+        "residual_numbers": len(left["numbers"]),
+    }
 
 
 def _token_scores(
@@ -310,11 +314,13 @@ def _token_scores(
     """Recall, K-Precision and the unsupported share of one answer (an abstention claims nothing)."""
     claim = "" if abstained else strip_templates(answer, templates)
     recall = token_recall(claim, row["reference"]) if row["reference"] else np.nan
-    knowledge = " ".join(row["passage_texts"])
+    knowledge = " ".join(  # the passages as the prompt shows them: "focus: text"
+        f"{f}: {t}" for f, t in zip(row["passage_foci"], row["passage_texts"], strict=True)
+    )
     if not tokens(claim):
         return recall, np.nan, np.nan
     known = set(tokens(f"{row['question']} {knowledge}"))
-    supports = [sentence_support(s, known) for s in split_sentences(claim)]
+    supports = [sentence_support(s, known) for s in answer_sentences(claim)]
     claimed = [v for v in supports if np.isfinite(v)]
     unsupported = float(np.mean([v < min_support for v in claimed])) if claimed else np.nan
     return recall, k_precision(claim, knowledge), unsupported
@@ -412,6 +418,9 @@ def _summary(part: pd.DataFrame, kp_min: float) -> dict[str, float]:
         "abstention_rate": float(part["abstained"].mean()),
         "gated_rate": _mean(part, "gated"),
         "numbers_supported": float(part["numbers_supported"].mean()),
+        "unflagged_invented": int(part["residual_contacts"].sum() + part["residual_numbers"].sum())
+        if "residual_numbers" in part
+        else np.nan,
         "ref_tokens_cut": int(part["ref_tokens_cut"].sum()),
     }
 

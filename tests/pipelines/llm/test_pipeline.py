@@ -73,6 +73,7 @@ def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path):
     assert (rows["ref_tokens_cut"] == 0).all()
     assert rows[["recall", "k_precision"]].stack().between(0, 1).all()
     assert rows.loc["extractive", "k_precision"] == pytest.approx(1.0)  # copied from the passages
+    assert (table["unflagged_invented"] == 0).all()  # the safety pass leaves no invented number or contact
     # CIs bracket the point estimate of each difference to base
     for key in ("d_rouge_l", "d_bertscore_f1", "d_recall", "ppl_change"):
         sub = rows.drop(index=["base", "extractive", "retrieval"] if key == "ppl_change" else ["base"])
