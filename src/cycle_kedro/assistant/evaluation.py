@@ -180,7 +180,7 @@ def answer_with_model(  # noqa: PLR0913 (a model, its prompts and which question
         start, ids = where[use_retrieval]
         part = scored.iloc[start : start + len(ids)]
         part = part[asked[system][blocks[use_retrieval]].to_numpy()]
-        raw = part["restricted_answer"] if is_restricted(system) else part["answer"]
+        raw = part.get("restricted_answer", part["answer"]) if is_restricted(system) else part["answer"]
         parts.append(part.drop(columns=["answer", "restricted_answer"], errors="ignore").assign(
             system=system, raw_answer=raw.to_numpy(), used_retrieval=use_retrieval,
         ))  # fmt: skip
