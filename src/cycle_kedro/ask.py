@@ -71,7 +71,7 @@ def evaluate_file(
     """Per-answer rows and the summary table for a user's Q&A table (see :func:`cycle_kedro.assistant.run_systems`)."""
     table = questions_table(questions, "user", params["eval_set"]["reference_words"])
     scores, summary = run_systems(
-        table, systems, base_model=resources["base"], adapter=resources.get("adapter"),
+        table, systems, base_model=resources.get("base"), adapter=resources.get("adapter"),
         tokenizer=resources["tokenizer"], index=resources["index"], encoder=resources["encoder"],
         bertscore_encoder=resources["bertscore_encoder"], params=params,
     )  # fmt: skip

@@ -61,7 +61,7 @@ def llm_params() -> dict:
                         "dev": ["lora_rag", "lora_grounded", "extractive", "retrieval"],
                         "forecast": ["base", "base_rag", "lora", "lora_rag"]},
         "generation": {"max_new_tokens": 5, "max_length": 256, "batch_size": 8, "device": "cpu",
-                       "scored": ["medquad", "forecast"]},
+                       "unscored": ["in_kb", "dev"]},
         "prompt": {"system": "You are a careful assistant.", "instruction": "Answer from the sources.",
                    "abstain": "I don't know; please ask a clinician."},
         "retriever": {"exclude_splits": ["test", "in_kb_test", "dev"], "eval_splits": ["in_kb_test"],

@@ -22,7 +22,12 @@ def test_answer_cites_retrieved_urls_and_adds_the_clinician_pointer(
     top = answer("What is osteoporosis?", "retrieval", model=None, **resources)
     assert top["answer"].lower().startswith("osteoporosis")
     assert top["sources"] and set(top["sources"]) <= set(knowledge_base["url"])
-    rag = answer("What are the symptoms of menopause?", "base_rag", model=tiny_model, **resources)
+    keep = {**llm_params["evaluation"]["safety"], "unsupported": {"min_support": 0.5, "action": "flag"}}
+    params = {**llm_params, "evaluation": {**llm_params["evaluation"], "safety": keep},
+              "gating": {**llm_params["gating"], "threshold": 0.0}}  # fmt: skip
+    rag = answer(
+        "What are the symptoms of menopause?", "base_rag", model=tiny_model, **{**resources, "params": params}
+    )
     assert rag["flags"]["clinician_pointer"] and rag["answer"].endswith(
         "Please see a doctor or nurse."
     )

@@ -18,13 +18,17 @@ def test_the_sentence_of_the_questions_type_is_picked():
     assert extract_answer("What are the signs of endometriosis?", PASSAGES, OPTIONS) == (
         "Signs include pelvic pain and heavy periods."
     )
-    assert extract_answer("What is endometriosis?", PASSAGES, OPTIONS).startswith("Endometriosis is")
+    assert extract_answer("What is endometriosis?", PASSAGES, OPTIONS).startswith(
+        "Endometriosis is"
+    )
     assert extract_answer("How is it treated?", PASSAGES, OPTIONS) == "Surgery may help."
 
 
 def test_several_sentences_keep_passage_order_and_the_word_cap():
     two = extract_answer("signs of fibroids", PASSAGES, {**OPTIONS, "max_sentences": 2})
     assert two.index("Signs include") < two.index("Fibroids are")
-    short = extract_answer("signs of endometriosis", PASSAGES, {**OPTIONS, "max_sentences": 3, "max_words": 8})
+    short = extract_answer(
+        "signs of endometriosis", PASSAGES, {**OPTIONS, "max_sentences": 3, "max_words": 8}
+    )
     assert short == "Signs include pelvic pain and heavy periods."
     assert extract_answer("anything", [], OPTIONS) == ""

@@ -18,7 +18,11 @@ def test_stem_joins_word_forms():
 def test_confidence_hand_computed():
     weights = {"preeclampsia": 3.0, "blood": 1.0, "pressure": 1.0}
     passages = [
-        {"focus": "preeclampsia", "question": "What is preeclampsia?", "text": "High blood pressure."},
+        {
+            "focus": "preeclampsia",
+            "question": "What is preeclampsia?",
+            "text": "High blood pressure.",
+        },
         {"focus": "Anemia", "question": "What is anemia?", "text": "Low blood counts."},
     ]
     # content words: blood (1), pressure (1), up (unseen: the largest weight, 3), preeclampsia (3);
@@ -38,14 +42,16 @@ def _rows(subset, confidence, abstained, kp, on_target):
     n = len(confidence)
     return pd.DataFrame({"system": "extractive", "subset": subset, "confidence": confidence,
                          "raw_abstained": abstained, "raw_k_precision": kp, "raw_on_target": on_target,
-                         "covered": [t == t for t in on_target],  # NaN: no answering document
+                         "covered": pd.notna(on_target),  # NaN: no answering document
                          "question_id": [f"{subset}{i}" for i in range(n)]})  # fmt: skip
 
 
 def test_tradeoff_and_the_dev_threshold_rule():
     dev = _rows("dev", [0.9, 0.7, 0.4, 0.2], [False] * 4, [1.0, 1.0, 0.5, 1.0],
                 [True, True, True, np.nan])  # fmt: skip
-    table = gating.tradeoff(dev, "extractive", [0.0, 0.3, 0.5, 0.8], kp_min=0.8).set_index("threshold")
+    table = gating.tradeoff(dev, "extractive", [0.0, 0.3, 0.5, 0.8], kp_min=0.8).set_index(
+        "threshold"
+    )
     assert table["answered"].tolist() == [1.0, 0.75, 0.5, 0.25]
     assert table.loc[0.0, "faithfulness"] == pytest.approx(3 / 4)  # the 0.5 K-Precision answer
     assert table.loc[0.0, "precision"] == pytest.approx(2 / 4)  # ... and the uncovered question
@@ -70,4 +76,6 @@ def test_the_default_system_rule():
     })  # fmt: skip
     assert selection.choose_default(summary, {"min_k_precision": 0.9}) == "retrieval"
     assert selection.choose_default(summary, {"min_k_precision": 0.8}) == "lora_rag"
-    assert selection.choose_default(summary, {"min_k_precision": 1.1}) == "extractive"  # most faithful
+    assert (
+        selection.choose_default(summary, {"min_k_precision": 1.1}) == "extractive"
+    )  # most faithful

@@ -94,3 +94,14 @@ def test_a_sentence_the_passages_do_not_support_is_flagged_and_removed():
     assert replaced.replaced and replaced.answer == RULE["replace_text"]
     closed_book = safety.safety_pass(answer, "What is preeclampsia?", "", rule)
     assert not closed_book.unsupported  # no passages shown: nothing to support it
+
+
+def test_a_list_stays_a_list_when_spans_or_sentences_are_removed():
+    rule = {**RULE, "unsupported": {"min_support": 0.5, "action": "remove"}}
+    answer = "Signs include:\n\n1. Heavy bleeding in 90% of women.\n2. Pelvic pain.\n3. Purple toenails."
+    res = safety.safety_pass(
+        answer, "What are the signs?", "Heavy bleeding and pelvic pain.", rule, check_support=True
+    )
+    assert res.numbers == ["90"] and res.unsupported == ["Purple toenails."]
+    assert res.answer == "Signs include:\n\n1. Heavy bleeding in % of women.\n2. Pelvic pain.\n3."
+    assert safety.find_invented(res.answer, "Heavy bleeding and pelvic pain.")["numbers"] == []

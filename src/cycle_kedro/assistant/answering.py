@@ -19,7 +19,7 @@ from .gating import is_gated, nearest_sources, not_covered, strip_templates, wit
 from .modeling import chat_pair, resolve_device, score_and_generate
 from .prompting import cited_sources, is_abstention, restricted_text, user_message
 from .retrieval import context_passages, retrieve_contexts
-from .safety import is_symptom_question, safety_pass
+from .safety import safety_pass
 from .systems import check_systems, is_restricted, uses_retrieval
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ def generate(
     question: str,
     system: str,
     options: dict[str, Any],
+    *,
     restrict_to: str | None = None,
 ) -> str:
     """One greedy answer from ``model`` for ``question`` (a full user turn) in the chat format.
@@ -74,8 +75,9 @@ def finish_answer(  # noqa: PLR0913 (the texts and rules of one answer)
     ``passages``: those the answer was given with (none for a closed-book system); ``allowed``:
     extra text numbers may come from (a forecast row). Below the gate (``gated``), or when the
     answer abstains or nothing supported is left, a system with passages answers
-    ``gating['not_covered']`` and lists the nearest ``gating['n_nearest']`` sources; symptom
-    questions end with the clinician pointer. Returns ``answer``, ``sources`` and ``flags``.
+    ``gating['not_covered']`` (which points to a clinician) and lists the nearest
+    ``gating['n_nearest']`` sources; other answers to symptom questions end with the clinician
+    pointer. Returns ``answer``, ``sources`` and ``flags``.
     """
     rule = evaluation["safety"]
     knowledge = " ".join([allowed, *(f"{p['focus']}: {p['text']}" for p in passages)]).strip()
@@ -84,10 +86,8 @@ def finish_answer(  # noqa: PLR0913 (the texts and rules of one answer)
     claim = strip_templates(res.answer, [pointer])
     abstained = gated or not claim or is_abstention(claim, prompt["abstain"])
     text, sources = res.answer, []
-    if abstained and passages:
+    if abstained and passages:  # the "not covered" text points to a clinician itself
         text, sources = not_covered(gating), nearest_sources(passages, gating["n_nearest"])
-        if pointer and is_symptom_question(question, qtype, rule.get("symptoms", {})):
-            text = f"{text} {pointer}"
     elif not abstained:
         sources = cited_sources(res.answer, passages, evaluation["cite_min_overlap"])
     flags = {"numbers": res.numbers, "phones": res.phones, "emails": res.emails, "urls": res.urls,
@@ -151,7 +151,7 @@ def answer(  # noqa: PLR0913 (the resources of one answer)
     else:
         raw = generate(
             model, tokenizer, user_message(question, passages, prompt), prompt["system"], options,
-            restrict_to=restricted_text(question, passages, prompt) if is_restricted(system) else None,
+            restrict_to=restricted_text(question, passages) if is_restricted(system) else None,
         )  # fmt: skip
     done = finish_answer(
         raw, question, passages, prompt=prompt, evaluation=params["evaluation"], gating=gating,

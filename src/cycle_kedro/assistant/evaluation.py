@@ -42,9 +42,16 @@ from .metrics import (
 )
 from .modeling import chat_pair, perplexity, resolve_device, score_and_generate
 from .prompting import reference_head, restricted_text, user_message
-from .retrieval import context_passages, retrieve_contexts, split_sentences
-from .safety import claimed_numbers, find_invented
-from .systems import WITHOUT_MODEL, check_systems, is_restricted, model_of, system_models, uses_retrieval
+from .retrieval import context_passages, retrieve_contexts
+from .safety import answer_sentences, claimed_numbers, find_invented
+from .systems import (
+    WITHOUT_MODEL,
+    check_systems,
+    is_restricted,
+    model_of,
+    system_models,
+    uses_retrieval,
+)
 
 if TYPE_CHECKING:
     from .adapter import LoraAdapter
@@ -129,8 +136,8 @@ def answer_with_model(  # noqa: PLR0913 (a model, its prompts and which question
     """Raw greedy answers and reference NLL of one model's systems on every question.
 
     ``systems`` maps a system name to whether it shows the retrieved passages; ``answered_by``
-    (kind -> systems) limits the questions each system answers; ``options['scored']`` (optional)
-    lists the kinds whose reference NLL is scored (the others are only answered: less to compute). All prompts go through one
+    (kind -> systems) limits the questions each system answers; ``options['unscored']`` (optional)
+    lists kinds whose reference NLL is not scored (only answered: less to compute). All prompts go through one
     :func:`~cycle_kedro.assistant.modeling.score_and_generate` call (a progress bar), so a prompt
     two systems share (a question without passages) is answered once. A restricted system
     (:func:`~cycle_kedro.assistant.systems.is_restricted`) shares its prompts with the model's other
@@ -138,9 +145,9 @@ def answer_with_model(  # noqa: PLR0913 (a model, its prompts and which question
     passages' words.
     """
     device = resolve_device(options["device"])
-    if "scored" in options:  # only these kinds of questions get their reference scored (perplexity)
-        kept = contexts["kind"].isin(options["scored"])
-        contexts = contexts.assign(reference=contexts["reference"].where(kept, ""))
+    if options.get("unscored"):  # these kinds of questions are only answered, their references not scored
+        skipped = contexts["kind"].isin(options["unscored"])
+        contexts = contexts.assign(reference=contexts["reference"].mask(skipped, ""))
     asked = {s: _asked(contexts, s, answered_by) for s in systems}
     blocks = {}  # one block of prompts per retrieval setting: the questions its systems answer
     for system, use_retrieval in systems.items():
@@ -155,7 +162,7 @@ def answer_with_model(  # noqa: PLR0913 (a model, its prompts and which question
         restricted = [s for s, r in systems.items() if r == use_retrieval and is_restricted(s)]
         wants = asked[restricted[0]][rows] if restricted else pd.Series(False, index=part.index)
         restrict_to += [
-            restricted_text(r["question"], context_passages(r), prompt) if want else None
+            restricted_text(r["question"], context_passages(r)) if want else None
             for (_, r), want in zip(part.iterrows(), wants, strict=True)
         ]
     any_restricted = any(t is not None for t in restrict_to)
@@ -173,7 +180,7 @@ def answer_with_model(  # noqa: PLR0913 (a model, its prompts and which question
         start, ids = where[use_retrieval]
         part = scored.iloc[start : start + len(ids)]
         part = part[asked[system][blocks[use_retrieval]].to_numpy()]
-        raw = part["restricted_answer"] if is_restricted(system) else part["answer"]
+        raw = part.get("restricted_answer", part["answer"]) if is_restricted(system) else part["answer"]
         parts.append(part.drop(columns=["answer", "restricted_answer"], errors="ignore").assign(
             system=system, raw_answer=raw.to_numpy(), used_retrieval=use_retrieval,
         ))  # fmt: skip
@@ -279,8 +286,8 @@ def apply_safety(
             "gated": gated,
             "raw_final": ungated["answer"], "raw_sources": ungated["sources"],
             "raw_abstained": ungated["flags"]["abstained"],
-            "residual_contacts": _residual_contacts(done["answer"], f"{c['question']} {c['allowed']} "
-                                                    + " ".join(p["text"] for p in shown)),
+            **_residual(done["answer"], " ".join([c["question"], c["allowed"],
+                                                  *(f"{p['focus']}: {p['text']}" for p in shown)])),
             "numbers_supported": _supported_share(r.raw_answer, ungated["flags"]["numbers"]),
         })  # fmt: skip
     return answers.reset_index(drop=True).join(pd.DataFrame(rows))
@@ -292,9 +299,13 @@ def _supported_share(raw: str, flagged: list[str]) -> float:
     return 1 - len(flagged) / n if n else float("nan")
 
 
-def _residual_contacts(answer: str, allowed: str) -> int:
+def _residual(answer: str, allowed: str) -> dict[str, int]:
+    """Invented contacts and numbers left in the final answer (the pass removed what it flagged)."""
     left = find_invented(answer, allowed)
-    return len(left["phones"]) + len(left["urls"]) + len(left["emails"])
+    return {
+        "residual_contacts": len(left["phones"]) + len(left["urls"]) + len(left["emails"]),
+        "residual_numbers": len(left["numbers"]),
+    }
 
 
 def _token_scores(
@@ -303,11 +314,13 @@ def _token_scores(
     """Recall, K-Precision and the unsupported share of one answer (an abstention claims nothing)."""
     claim = "" if abstained else strip_templates(answer, templates)
     recall = token_recall(claim, row["reference"]) if row["reference"] else np.nan
-    knowledge = " ".join(row["passage_texts"])
+    knowledge = " ".join(  # the passages as the prompt shows them: "focus: text"
+        f"{f}: {t}" for f, t in zip(row["passage_foci"], row["passage_texts"], strict=True)
+    )
     if not tokens(claim):
         return recall, np.nan, np.nan
     known = set(tokens(f"{row['question']} {knowledge}"))
-    supports = [sentence_support(s, known) for s in split_sentences(claim)]
+    supports = [sentence_support(s, known) for s in answer_sentences(claim)]
     claimed = [v for v in supports if np.isfinite(v)]
     unsupported = float(np.mean([v < min_support for v in claimed])) if claimed else np.nan
     return recall, k_precision(claim, knowledge), unsupported
@@ -355,7 +368,7 @@ def score_rows(
     return df
 
 
-def assess_answers(  # noqa: PLR0913 (the inputs and rules of the scoring)
+def assess_answers(  # noqa: PLR0913, PLR0917 (the inputs and rules of the scoring)
     answers: pd.DataFrame,
     contexts: pd.DataFrame,
     bertscore_encoder: Any,
@@ -405,6 +418,9 @@ def _summary(part: pd.DataFrame, kp_min: float) -> dict[str, float]:
         "abstention_rate": float(part["abstained"].mean()),
         "gated_rate": _mean(part, "gated"),
         "numbers_supported": float(part["numbers_supported"].mean()),
+        "unflagged_invented": int(part["residual_contacts"].sum() + part["residual_numbers"].sum())
+        if "residual_numbers" in part
+        else np.nan,
         "ref_tokens_cut": int(part["ref_tokens_cut"].sum()),
     }
 

@@ -35,7 +35,8 @@ QUESTION_TYPES = {
                     "called means condition disease disorder problem"),
 }  # fmt: skip
 QUESTION_TYPE_CUES = {
-    name: (pattern, {stem(w) for w in words.split()}) for name, (pattern, words) in QUESTION_TYPES.items()
+    name: (pattern, {stem(w) for w in words.split()})
+    for name, (pattern, words) in QUESTION_TYPES.items()
 }
 
 

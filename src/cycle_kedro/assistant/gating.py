@@ -31,7 +31,21 @@ QUESTION_WORDS = frozenset(
     "bad happen happening still want need anything way wrong mean means im ive id dont cant "
     "information people affected".split()
 )
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ness", "ancy", "ant", "ies", "ied", "es", "ed", "ly", "s")
+_SUFFIXES = (
+    "ations",
+    "ation",
+    "ings",
+    "ing",
+    "ness",
+    "ancy",
+    "ant",
+    "ies",
+    "ied",
+    "es",
+    "ed",
+    "ly",
+    "s",
+)
 
 
 def stem(token: str) -> str:
@@ -49,7 +63,9 @@ def stem(token: str) -> str:
 def content_stems(text: str) -> list[str]:
     """Stems of the normalised tokens of ``text`` that are neither stop words nor question words."""
     return [
-        stem(t) for t in tokens(text) if t not in STOP_WORDS and t not in QUESTION_WORDS and len(t) > 1
+        stem(t)
+        for t in tokens(text)
+        if t not in STOP_WORDS and t not in QUESTION_WORDS and len(t) > 1
     ]
 
 
@@ -80,7 +96,9 @@ def confidence(
     stems = [stem(t) for t in words]
     best = 0.0
     for p in passages:
-        held = set(content_stems(" ".join(str(p.get(k, "")) for k in ("focus", "question", "text"))))
+        held = set(
+            content_stems(" ".join(str(p.get(k, "")) for k in ("focus", "question", "text")))
+        )
         best = max(best, float(w[[s in held for s in stems]].sum() / w.sum()))
     return best
 
@@ -126,7 +144,9 @@ def strip_templates(answer: str, texts: list[str]) -> str:
     return re.sub(r"\s+", " ", answer).strip()
 
 
-def tradeoff(scores: pd.DataFrame, system: str, thresholds: list[float], kp_min: float) -> pd.DataFrame:
+def tradeoff(
+    scores: pd.DataFrame, system: str, thresholds: list[float], kp_min: float
+) -> pd.DataFrame:
     """Answered share against faithfulness for ``system`` at each threshold, per setting (``subset``).
 
     ``scores``: per-answer rows with ``subset``, ``confidence``, ``raw_abstained`` (the answer before

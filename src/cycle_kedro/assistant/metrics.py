@@ -123,9 +123,10 @@ def sentence_support(
 ) -> float:
     """Share of a sentence's content tokens (normalised, ``stop_words`` left out) in ``knowledge_tokens``.
 
-    NaN when the sentence has no content token (it claims nothing).
+    Numbers are not content tokens here (the safety pass checks each number); NaN when the sentence
+    has no content token (it claims nothing, as a list's "2.").
     """
-    content = [t for t in tokens(sentence) if t not in stop_words]
+    content = [t for t in tokens(sentence) if t not in stop_words and not t.isdigit()]
     if not content:
         return float("nan")
     return sum(t in knowledge_tokens for t in content) / len(content)

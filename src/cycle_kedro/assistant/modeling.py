@@ -194,7 +194,7 @@ def train_loop(
     return losses
 
 
-def score_and_generate(  # noqa: PLR0914 (one batch loop: encode, score, decode)
+def score_and_generate(  # noqa: PLR0914, PLR0915 (one batch loop: encode, score, decode twice)
     model: Any,
     tokenizer: PreTrainedTokenizerBase,
     prompts: list[str],

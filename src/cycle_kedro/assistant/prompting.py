@@ -44,9 +44,13 @@ def user_message(question: str, passages: list[dict[str, str]], prompt: dict[str
     return f"Sources:\n{sources_block(passages)}\n\nQuestion: {question}\n{prompt['instruction']}"
 
 
-def restricted_text(question: str, passages: list[dict[str, str]], prompt: dict[str, Any]) -> str:
-    """What a restricted decoding may say: the question, the sources shown and the abstention."""
-    return "\n".join([question, sources_block(passages), prompt["abstain"]])
+def restricted_text(question: str, passages: list[dict[str, str]]) -> str:
+    """What a restricted decoding may say: the words of the question and of the sources shown.
+
+    Not the abstention: whether the sources cover the question is the gate's decision
+    (:mod:`~cycle_kedro.assistant.gating`), so a restricted answer always reads from them.
+    """
+    return "\n".join([question, sources_block(passages)])
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, str]]:
@@ -59,6 +63,7 @@ def raft_examples(
     encoder: TextEncoder,
     options: dict[str, Any],
     prompt: dict[str, Any],
+    *,
     exclude_rows: frozenset[int] = frozenset(),
 ) -> pd.DataFrame:
     """RAFT examples for ``train`` rows (``row_id``, ``doc_id``, ``question``, ``answer``, ``topic``).

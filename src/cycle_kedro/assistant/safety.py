@@ -33,7 +33,7 @@ URL = re.compile(
 )
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\.\d+)?(?![\w])")
 # not claims: list enumerators ("1. ", "2) " at a line start) and source markers ("[2]")
-MARKERS = re.compile(r"(?m)^\s*\d{1,2}[.)](?=\s)|\[\d{1,2}\]")
+MARKERS = re.compile(r"(?m)^\s*\d{1,2}[.)](?=\s|$)|\[\d{1,2}\]")
 
 
 def _norm_contact(text: str) -> str:
@@ -129,12 +129,19 @@ def is_symptom_question(question: str, qtype: str | None, rule: dict[str, Any]) 
 
 
 def _remove(answer: str, spans: list[str]) -> str:
+    """``answer`` without ``spans``; spaces tidied, line breaks kept (a list stays a list)."""
     text = answer
     for span in sorted(set(spans), key=len, reverse=True):
         text = re.sub(r"(?<![\w.])" + re.escape(span) + r"(?![\w])", "", text)
     text = re.sub(r"\(\s*\)", "", text)
-    text = re.sub(r"\s+([.,;:])", r"\1", text)
-    return re.sub(r"\s{2,}", " ", text).strip()
+    text = re.sub(r"[ \t]+([.,;:])", r"\1", text)
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    return re.sub(r"[ \t]*\n[ \t]*", "\n", text).strip()
+
+
+def answer_sentences(text: str) -> list[str]:
+    """The sentences of an answer: each line split into sentences (a list item is a sentence)."""
+    return [s for line in text.splitlines() for s in split_sentences(line)]
 
 
 def _check_action(action: str, what: str) -> str:
@@ -164,12 +171,14 @@ def safety_pass(  # noqa: PLR0913 (the texts and the rule of one answer)
     support = rule.get("unsupported", {})
     if check_support and support:
         result.unsupported = unsupported_sentences(
-            split_sentences(answer), f"{question}\n{allowed}", support["min_support"]
+            answer_sentences(answer), f"{question}\n{allowed}", support["min_support"]
         )
     support_action = _check_action(support.get("action", "flag"), "unsupported.action")
     text = answer
     if result.unsupported and support_action == "remove":
-        text = " ".join(s for s in split_sentences(answer) if s not in result.unsupported)
+        for sentence in result.unsupported:
+            text = text.replace(sentence, " ")
+        text = _remove(text, [])
     if result.flagged and action == "remove":
         text = _remove(text, result.contacts + result.numbers)
     if (result.flagged and action == "replace") or (result.unsupported and support_action == "replace"):

@@ -43,7 +43,9 @@ def choose_default(summary: pd.DataFrame, rule: dict[str, Any]) -> str:
     """
     dev = summary[summary["subset"] == "dev"].reset_index(drop=True)
     if dev.empty:
-        raise ValueError("no dev rows in the evaluation table: the dev set picks the default system")
+        raise ValueError(
+            "no dev rows in the evaluation table: the dev set picks the default system"
+        )
     passing = dev[dev["k_precision"] >= rule["min_k_precision"]]
     if passing.empty:
         logger.warning(

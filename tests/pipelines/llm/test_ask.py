@@ -88,6 +88,9 @@ def test_eval_entry_point_on_a_tiny_model(  # noqa: PLR0917 (pytest fixtures)
     )  # base unchanged
     with pytest.raises(ValueError, match="unknown system"):
         evaluate_file(questions, ["gpt"], resources, llm_params)
+    no_model = {k: v for k, v in resources.items() if k not in {"base", "adapter"}}
+    rows, _ = evaluate_file(questions, ["extractive"], no_model, llm_params)  # no model loaded
+    assert rows["k_precision"].dropna().eq(1.0).all() and rows["confidence"].notna().all()
 
 
 def test_answers_format_for_stdout_and_json(

@@ -8,9 +8,9 @@ from kedro.pipeline import Pipeline
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset, ParquetDataset
 
+from cycle_kedro.assistant.systems import SYSTEMS
 from cycle_kedro.datasets.hf import PeftAdapterDataset
 from cycle_kedro.datasets.retrieval import RetrievalIndexDataset
-from cycle_kedro.assistant.systems import SYSTEMS
 from cycle_kedro.pipelines.llm import create_pipeline
 from cycle_kedro.validation import DataValidationError
 
@@ -65,7 +65,7 @@ def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path, llm_params, kn
     assert (out_of_kb["n"] == out_of_kb["n"].iloc[0]).all()
     in_kb = table[table["subset"] == "in_kb"].set_index("system")
     assert in_kb.index.tolist() == ["base", "extractive", "retrieval"]  # llm.answered_by
-    assert in_kb["perplexity"].isna().all()  # only answered: llm.generation.scored
+    assert in_kb["perplexity"].isna().all()  # only answered: llm.generation.unscored
     assert table.loc[table["subset"] == "dev", "n"].eq(2).all()  # the two covered dev questions
     rows = out_of_kb.set_index("system")
     assert rows.loc["retrieval", "perplexity"] != rows.loc["retrieval", "perplexity"]  # NaN: no LM
@@ -73,6 +73,7 @@ def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path, llm_params, kn
     assert (rows["ref_tokens_cut"] == 0).all()
     assert rows[["recall", "k_precision"]].stack().between(0, 1).all()
     assert rows.loc["extractive", "k_precision"] == pytest.approx(1.0)  # copied from the passages
+    assert (table["unflagged_invented"] == 0).all()  # the safety pass leaves no invented number or contact
     # CIs bracket the point estimate of each difference to base
     for key in ("d_rouge_l", "d_bertscore_f1", "d_recall", "ppl_change"):
         sub = rows.drop(index=["base", "extractive", "retrieval"] if key == "ppl_change" else ["base"])

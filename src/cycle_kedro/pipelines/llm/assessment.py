@@ -50,7 +50,9 @@ def score_answers(  # noqa: PLR0913, PLR0917 (a node: inputs are positional)
     )
 
 
-def _setting_table(part: pd.DataFrame, kind: str, options: dict[str, Any], kp_min: float) -> pd.DataFrame:
+def _setting_table(
+    part: pd.DataFrame, kind: str, options: dict[str, Any], kp_min: float
+) -> pd.DataFrame:
     table = summarise(part, options["n_bootstrap"], options["seed"], kp_min)
     table = table.assign(subset=kind, setting=SETTINGS[kind])
     questions = part.drop_duplicates("question_id")
@@ -108,7 +110,10 @@ def tabulate_gating(scores: pd.DataFrame, gating: dict[str, Any]) -> pd.DataFram
     real = scores[scores["kind"].isin(list(SETTINGS))].assign(subset=lambda d: d["kind"])
     systems = [s for s in SYSTEMS if uses_retrieval(s) and s in set(real["system"])]
     return pd.concat(
-        [tradeoff(real, s, gating["thresholds"], gating["faithful_min_k_precision"]) for s in systems],
+        [
+            tradeoff(real, s, gating["thresholds"], gating["faithful_min_k_precision"])
+            for s in systems
+        ],
         ignore_index=True,
     ).assign(setting=lambda d: d["subset"].map(SETTINGS))
 

@@ -25,12 +25,16 @@ def plot_gating_tradeoff(
 
     part = gating_tradeoff[gating_tradeoff["system"] == ask["system"]]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
-    for setting, g in part.groupby("setting", sort=False):
-        g = g.sort_values("threshold")
+    for setting, rows in part.groupby("setting", sort=False):
+        g = rows.sort_values("threshold")
         at = g[(g["threshold"] - gating["threshold"]).abs() < 1e-9]
         for ax, column in zip(axes, ("faithfulness", "precision"), strict=True):
-            (line,) = ax.plot(g["answered"], g[column], marker=".", label=_LABELS.get(setting, setting))
-            ax.scatter(at["answered"], at[column], s=80, facecolors="none", edgecolors=line.get_color())
+            (line,) = ax.plot(
+                g["answered"], g[column], marker=".", label=_LABELS.get(setting, setting)
+            )
+            ax.scatter(
+                at["answered"], at[column], s=80, facecolors="none", edgecolors=line.get_color()
+            )
     axes[0].set(xlabel="answered share", ylabel="faithful share of answered (K-Precision >= "
                 f"{gating['faithful_min_k_precision']})", ylim=(0, 1.02), xlim=(0, 1.02))  # fmt: skip
     axes[1].set(xlabel="answered share", ylabel="faithful and citing the answering document",

@@ -10,7 +10,7 @@ from cycle_kedro.tables import markdown_table
 
 _SHOWN = ["perplexity", "bleu", "rouge_l", "bertscore_f1", "recall", "k_precision", "unsupported_share",
           "faithful_or_abstained", "flagged_rate", "flagged_contact_rate", "flagged_unsupported_rate",
-          "abstention_rate", "gated_rate", "numbers_supported", "ref_tokens_cut"]  # fmt: skip
+          "abstention_rate", "gated_rate", "numbers_supported", "unflagged_invented", "ref_tokens_cut"]  # fmt: skip
 _DIFFS = ("ppl_change", "d_rouge_l", "d_recall", "d_k_precision", "d_bertscore_f1", "d_bleu")
 _SIDE = ("rouge_l", "recall", "k_precision", "faithful_or_abstained", "abstention_rate")
 _TITLES = {"out_of_kb": "Out-of-KB (held-out documents, never indexed)",
@@ -52,7 +52,12 @@ def _samples(scores: pd.DataFrame, kind: str, n: int) -> list[str]:
     for qid in part["question_id"].drop_duplicates().head(n):
         rows = part[part["question_id"] == qid]
         first = rows.iloc[0]
-        lines += [f"### {first['question']}", "", f"**Reference.** {first['reference'] or '(none: not covered)'}", ""]
+        lines += [
+            f"### {first['question']}",
+            "",
+            f"**Reference.** {first['reference'] or '(none: not covered)'}",
+            "",
+        ]
         for r in rows.itertuples():
             src = ", ".join(r.sources) if len(r.sources) else "-"
             lines += [f"**{r.system}.** {r.answer}  \n*sources:* {src}", ""]
