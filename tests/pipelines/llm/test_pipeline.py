@@ -8,9 +8,9 @@ from kedro.pipeline import Pipeline
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset, ParquetDataset
 
+from cycle_kedro.assistant.systems import SYSTEMS
 from cycle_kedro.datasets.hf import PeftAdapterDataset
 from cycle_kedro.datasets.retrieval import RetrievalIndexDataset
-from cycle_kedro.assistant.systems import SYSTEMS
 from cycle_kedro.pipelines.llm import create_pipeline
 from cycle_kedro.validation import DataValidationError
 
@@ -36,6 +36,9 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
     )
     catalog["llm.retrieval_index"] = RetrievalIndexDataset(
         filepath=str(tmp_path / "index"), version=Version(None, None)
+    )
+    catalog["llm.deployment_index"] = RetrievalIndexDataset(
+        filepath=str(tmp_path / "deployment"), version=Version(None, None)
     )
     # consumed inside the pipeline (so released from memory): persist it to read it afterwards
     catalog["llm.evaluation"] = CSVDataset(filepath=str(tmp_path / "llm_evaluation.csv"))
@@ -112,6 +115,13 @@ def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path, llm_params):
     assert len(outputs["llm.loss_curve"].load()) == 2 * 3  # 2 epochs x ceil((8 + 4) / 4) steps
     assert list((tmp_path / "adapter").glob("*/adapter/adapter_model.safetensors"))
     assert list((tmp_path / "index").glob("*/index/bm25.json"))
+    served = outputs["llm.cycle_assistant"].load()  # the served model, from this run's datasets
+    assert set(served.resources) == {"base_model", "tokenizer", "lora_adapter", "retrieval_index", "text_encoder"}
+    deployment = catalog["llm.deployment_index"].load()  # the whole knowledge base, as cycle-ask
+    assert served.resources["retrieval_index"].passages.equals(deployment.passages) and (
+        served.options == llm_params["ask"]
+        and served.serving == {**llm_params["serving"], "default_system": llm_params["ask"]["system"]}
+    )
 
 
 def test_split_keeps_dev_documents_indexed_and_holds_out_in_kb_pairs(knowledge_base, consumer_questions, llm_params):
@@ -126,15 +136,3 @@ def test_split_keeps_dev_documents_indexed_and_holds_out_in_kb_pairs(knowledge_b
     broken = consumer_questions.assign(answer=["Not in any answer.", *consumer_questions["answer"][1:]])
     with pytest.raises(DataValidationError, match="holds its passage"):
         split_held_out(kb, broken, llm_params["split"])
-    served = outputs["llm.cycle_assistant"].load()  # the served model, from this run's datasets
-    assert set(served.resources) == {
-        "base_model",
-        "tokenizer",
-        "lora_adapter",
-        "retrieval_index",
-        "text_encoder",
-    }
-    index = catalog["llm.deployment_index"].load()  # the whole knowledge base, as cycle-ask
-    assert served.resources["retrieval_index"].passages.equals(index.passages)
-    assert served.options == llm_params["ask"]
-    assert served.serving == {**llm_params["serving"], "default_system": llm_params["ask"]["system"]}
