@@ -2,7 +2,8 @@
 
 Starts MLflow's own server on the registered model (``models:/cycle_assistant/latest`` of the
 project's ``mlflow.db`` unless told otherwise) on a free port of 127.0.0.1, one worker, and asks it
-20 women's-health questions one after the other, each its own ``POST /invocations``:
+20 women's-health questions one after the other, each its own ``POST /invocations`` (request
+timeout 600 s instead of MLflow's 60: a long answer on a busy box takes longer):
 
     .venv/bin/python benchmarks/serving_assistant.py                    # default system (lora_rag)
     .venv/bin/python benchmarks/serving_assistant.py --system base_rag
@@ -10,8 +11,8 @@ project's ``mlflow.db`` unless told otherwise) on a free port of 127.0.0.1, one 
     .venv/bin/python benchmarks/serving_assistant.py --tracking-uri sqlite:////tmp/x/mlflow.db
 
 Columns: ``load_s`` (server start until ``/ping`` answers: Python and MLflow start-up plus
-``load_context``, which reads every artifact and merges the LoRA adapter into a copy of the base
-model), ``median_s`` / ``p95_s`` / ``max_s`` (seconds per answer over the questions, HTTP
+``load_context``, which reads every artifact and builds the default system's model: a LoRA
+system's is a merged copy of the base model), ``median_s`` / ``p95_s`` / ``max_s`` (seconds per answer over the questions, HTTP
 included), ``peak_rss_mb`` (the server process's peak resident memory, ``VmHWM``, read before it is
 stopped). ``--compare N`` then answers the first N questions with ``cycle-ask --json`` in this
 process (through the project's catalog: needs the ``llm`` datasets of the run that registered the
@@ -93,7 +94,16 @@ def _serve(model_uri: str, tracking_uri: str, log: Path) -> tuple[subprocess.Pop
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri]
-    cmd += ["--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += [
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--timeout",
+        "600",
+    ]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                             start_new_session=True)  # fmt: skip
@@ -126,7 +136,9 @@ def main() -> None:
     parser.add_argument("--system", default=None, help="default: the model's default_system")
     parser.add_argument("--questions", type=int, default=len(QUESTIONS))
     parser.add_argument("--compare", type=int, default=0, metavar="N")
-    parser.add_argument("--answers", type=Path, default=None, help="write the answers (JSON Lines)")
+    parser.add_argument(
+        "--answers", type=Path, default=None, help="write the answers and seconds (JSON Lines)"
+    )
     args = parser.parse_args()
     questions = QUESTIONS[: args.questions]
     log = Path(os.environ.get("TMPDIR", "/tmp")) / "serving_assistant.log"
@@ -142,7 +154,10 @@ def main() -> None:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
     if args.answers:
-        lines = [json.dumps({"question": q, **a}) for q, a in zip(questions, answers, strict=True)]
+        lines = [
+            json.dumps({"question": q, "seconds": round(t, 2), **a})
+            for q, t, a in zip(questions, seconds, answers, strict=True)
+        ]
         args.answers.write_text("\n".join(lines) + "\n", encoding="utf-8")
     p95 = statistics.quantiles(seconds, n=20, method="inclusive")[-1]
     system = answers[0]["system"]

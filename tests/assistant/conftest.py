@@ -81,7 +81,7 @@ def llm_params() -> dict:
         "selection": {"min_k_precision": 0.9},
         "ask": {"system": "extractive", "max_new_tokens": 6, "max_length": 256, "device": "cpu",
                 "no_repeat_ngram_size": 4},
-        "serving": {"default_system": "lora_rag", "max_question_chars": 200},
+        "serving": {"max_question_chars": 200},
     }  # fmt: skip
 
 

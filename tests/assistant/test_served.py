@@ -19,10 +19,11 @@ from cycle_kedro.assistant.served import AssistantModel  # noqa: E402 (needs mlf
 @pytest.fixture
 def served(llm_params) -> AssistantModel:
     """A served model without resources (enough to check requests)."""
-    params = {k: llm_params[k] for k in ("prompt", "retrieval", "evaluation", "gating", "extractive")}
-    return AssistantModel(
-        {}, params=params, options=llm_params["ask"], serving=llm_params["serving"]
-    )
+    params = {
+        k: llm_params[k] for k in ("prompt", "retrieval", "evaluation", "gating", "extractive")
+    }
+    serving = {**llm_params["serving"], "default_system": "lora_rag"}
+    return AssistantModel({}, params=params, options=llm_params["ask"], serving=serving)
 
 
 def test_a_row_without_a_system_gets_the_default(served):

@@ -21,6 +21,7 @@ This module imports MLflow; the rest of the library does not.
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,9 @@ class AssistantModel(PythonModel):
         return out
 
     def answer(self, question: str, system: str) -> dict[str, Any]:
-        """One row of the answer: :func:`~cycle_kedro.assistant.answering.answer`'s result."""
+        """One row of the answer: :func:`~cycle_kedro.assistant.answering.answer`'s result (a
+        missing number in ``flags``, e.g. the ``confidence`` of a system without retrieval, is
+        ``None``: ``null`` in the JSON answer, not ``NaN``)."""
         result = answer(
             question,
             system,
@@ -154,20 +157,24 @@ class AssistantModel(PythonModel):
             params=self.params,
             options=self.options,
         )
-        return {**result, "abstained": result["flags"]["abstained"]}
+        flags = {k: None if _is_nan(v) else v for k, v in result["flags"].items()}
+        return {**result, "flags": flags, "abstained": flags["abstained"]}
 
     def _model_for(self, system: str) -> Any:
-        """The system's model (built once: ``lora`` is a merged copy of the base model)."""
+        """The system's model, built once (``lora``: a merged copy of the base model); ``None``
+        for a system that answers without one (``extractive``, ``retrieval``)."""
         name = model_of(system)
-        if name not in {"base", "lora"}:  # retrieval and extractive answer without a model
-            return None
         if name not in self._models:
             self._models.update(
                 system_models(
-                    self.resources["base_model"], self.resources.get("lora_adapter"), [system]
+                    self.resources.get("base_model"), self.resources.get("lora_adapter"), [system]
                 )
             )
-        return self._models[name]
+        return self._models.get(name)
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _reject(message: str) -> None:

@@ -7,9 +7,10 @@ run's MLflow run and, with ``save_args.registered_model_name``, registers a new 
 kedro-mlflow's ``MlflowModelTrackingDataset`` (flavor ``mlflow.pyfunc``, workflow ``python_model``;
 ``save_args`` go to ``mlflow.pyfunc.log_model``) plus what YAML cannot hold: the input example
 comes from the model's ``input_example()`` and the signature is inferred from it (inputs only).
-A model that needs files (:class:`cycle_kedro.assistant.served.AssistantModel`: weights, tokenizer,
-index) also has ``write_artifacts(directory) -> {artifact name: path}``: they are written into a
-temporary directory and logged as the model's artifacts (``context.artifacts`` in ``load_context``).
+The model's artifacts (``context.artifacts`` in ``load_context``) are the files named in
+``save_args.artifacts`` (artifact name -> path; the forecaster's state file) plus, for a model with
+``write_artifacts(directory) -> {artifact name: path}`` (:class:`cycle_kedro.assistant.served.AssistantModel`:
+weights, tokenizer, index), those it writes into a temporary directory.
 Each served model is one catalog entry::
 
     cycle_forecaster:
@@ -53,16 +54,16 @@ class MlflowServedModelDataset(MlflowModelTrackingDataset):
         if not self._logging_activated:
             return
         example = model.input_example()
+        save_args = dict(self._save_args)
+        artifacts = dict(save_args.pop("artifacts", None) or {})  # files named in the catalog
         with tempfile.TemporaryDirectory() as tmp:
-            # the files the model needs, written where log_model copies them from
-            artifacts = (
-                model.write_artifacts(Path(tmp)) if hasattr(model, "write_artifacts") else None
-            )
+            if hasattr(model, "write_artifacts"):  # those it writes, where log_model copies from
+                artifacts |= model.write_artifacts(Path(tmp))
             self.model_info = mlflow.pyfunc.log_model(
                 python_model=model,
-                artifacts=artifacts,
+                artifacts=artifacts or None,
                 signature=infer_signature(example),
                 input_example=example,
-                **self._save_args,
+                **save_args,
             )
         self._last_saved_model_uri = self.model_info.model_uri

@@ -37,6 +37,9 @@ def catalog(  # noqa: PLR0917 (pytest fixtures)
     catalog["llm.retrieval_index"] = RetrievalIndexDataset(
         filepath=str(tmp_path / "index"), version=Version(None, None)
     )
+    catalog["llm.deployment_index"] = RetrievalIndexDataset(
+        filepath=str(tmp_path / "deployment"), version=Version(None, None)
+    )
     # consumed inside the pipeline (so released from memory): persist it to read it afterwards
     catalog["llm.evaluation"] = CSVDataset(filepath=str(tmp_path / "llm_evaluation.csv"))
     catalog["llm.answer_scores"] = ParquetDataset(filepath=str(tmp_path / "scores.parquet"))
@@ -114,17 +117,12 @@ def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path, llm_params, kn
     assert list((tmp_path / "adapter").glob("*/adapter/adapter_model.safetensors"))
     assert list((tmp_path / "index").glob("*/index/bm25.json"))
     served = outputs["llm.cycle_assistant"].load()  # the served model, from this run's datasets
-    assert set(served.resources) == {
-        "base_model",
-        "tokenizer",
-        "lora_adapter",
-        "retrieval_index",
-        "text_encoder",
-    }
-    deployed = served.resources["retrieval_index"].passages  # the whole knowledge base, as cycle-ask
-    assert set(deployed["doc_id"]) == set(knowledge_base["doc_id"])
-    assert served.options == llm_params["ask"]
-    assert served.serving == {**llm_params["serving"], "default_system": llm_params["ask"]["system"]}
+    assert set(served.resources) == {"base_model", "tokenizer", "lora_adapter", "retrieval_index", "text_encoder"}
+    deployment = catalog["llm.deployment_index"].load()  # the whole knowledge base, as cycle-ask
+    assert served.resources["retrieval_index"].passages.equals(deployment.passages) and (
+        served.options == llm_params["ask"]
+        and served.serving == {**llm_params["serving"], "default_system": llm_params["ask"]["system"]}
+    )
 
 
 def test_split_keeps_dev_documents_indexed_and_holds_out_in_kb_pairs(knowledge_base, consumer_questions, llm_params):

@@ -11,6 +11,7 @@ rejects an empty or over-long question with a 400, and is stopped by its process
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -92,13 +93,18 @@ def test_default_run_logs_and_registers_the_served_assistant(project_root):
 
 
 def _library_answer(question, system, resources, llm_params):
-    """``cycle-ask --json``'s answer: the library call on the same objects."""
+    """``cycle-ask --json``'s answer: the library call on the same objects (its NaN ``null``, as
+    ``json.dumps`` + a strict parser would read it)."""
     models = system_models(resources["base_model"], resources["adapter"], [system])
-    return answer(
+    result = answer(
         question, system, model=models.get(model_of(system)), tokenizer=resources["tokenizer"],
         index=resources["index"], encoder=resources["encoder"], params=llm_params,
         options=llm_params["ask"],
     )  # fmt: skip
+    flags = {
+        k: None if isinstance(v, float) and math.isnan(v) else v for k, v in result["flags"].items()
+    }
+    return {**result, "flags": flags}
 
 
 @pytest.mark.slow
@@ -131,9 +137,10 @@ def test_registered_model_answers_as_cycle_ask(registered, resources, llm_params
         assert got == {k: expected[k] for k in got}, (question, system)
         assert row["abstained"] == expected["flags"]["abstained"] and row["system"] == system
     default = served.predict(pd.DataFrame({"question": QUESTIONS[:1]}))  # no system column
-    assert default["system"].tolist() == [llm_params["ask"]["system"]]  # cycle-ask's default
+    system = llm_params["ask"]["system"]  # cycle-ask's default
+    assert default["system"].tolist() == [system]
     assert default["answer"].tolist() == [
-        _library_answer(QUESTIONS[0], llm_params["ask"]["system"], resources, llm_params)["answer"]
+        _library_answer(QUESTIONS[0], system, resources, llm_params)["answer"]
     ]
 
 
