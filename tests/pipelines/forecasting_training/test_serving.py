@@ -11,10 +11,8 @@ and a message naming the column, and is stopped by its process group in ``finall
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,6 +39,7 @@ from cycle_kedro.pipelines.forecasting.folds import attach_cycle_details, prepar
 from cycle_kedro.pipelines.forecasting.model_selection import select_cohort_model
 from cycle_kedro.pipelines.forecasting.models import predict_baselines
 from cycle_kedro.pipelines.forecasting.next_cycle import forecast_next_cycle
+from tests.http_client import free_port, post_frame
 
 from ...conftest import in_project_copy, load_params
 
@@ -62,24 +61,6 @@ def trained(tmp_path_factory):
         yield project
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _post(url: str, frame: pd.DataFrame) -> tuple[int, dict]:
-    body = {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
-    req = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
 @pytest.fixture(scope="module")
 def server(trained):
     """``mlflow models serve -m models:/cycle_forecaster/latest`` on a free port; its base URL."""
@@ -90,7 +71,7 @@ def server(trained):
         "MLFLOW_REGISTRY_URI": uri,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL}/latest"]
     cmd += ["--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
     log = (trained / "serve.log").open("w")
@@ -174,7 +155,7 @@ def test_served_answers_equal_the_pipeline_rows(server, cohort, cycles):
         cycles[[*KEYS, "ovulation_day"]], on=KEYS, how="left"
     )
     request = history[[*KEYS, "cycle_length", "ovulation_day"]]
-    status, body = _post(f"{server}/invocations", request)
+    status, body = post_frame(f"{server}/invocations", request)
     assert status == 200, body
     served = pd.DataFrame(body["predictions"]).set_index("woman_id")
     assert list(served.reset_index().columns) == list(FORECAST_COLUMNS)
@@ -189,7 +170,7 @@ def test_served_answers_equal_the_pipeline_rows(server, cohort, cycles):
     # and on a later cycle day with a detected ovulation
     late = request.assign(days_since_start=20.0, current_ovulation_day=14.0,
                           current_cycle_start="2026-11-01")  # fmt: skip
-    status, body = _post(f"{server}/invocations", late)
+    status, body = post_frame(f"{server}/invocations", late)
     assert status == 200, body
     answer = body["predictions"][0]
     assert answer["incycle_method"] == "ovulation"
@@ -210,7 +191,7 @@ def test_served_answers_equal_the_pipeline_rows(server, cohort, cycles):
 )
 def test_bad_payload_is_a_400_naming_the_column(server, cohort, change, message):
     request = cohort[cohort["woman_id"] == cohort["woman_id"].min()][[*KEYS, "cycle_length"]]
-    status, body = _post(f"{server}/invocations", change(request))
+    status, body = post_frame(f"{server}/invocations", change(request))
     assert status == 400, body
     assert body["error_code"] == "INVALID_PARAMETER_VALUE"
     assert message in body["message"], body["message"]

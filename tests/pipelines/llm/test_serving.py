@@ -10,11 +10,9 @@ rejects an empty or over-long question with a 400, and is stopped by its process
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +25,7 @@ import pytest
 import yaml
 
 from cycle_kedro.assistant import SYSTEMS, answer, model_of, retrieval, system_models
+from tests.http_client import free_port, post_frame
 
 mlflow = pytest.importorskip("mlflow")
 pytest.importorskip("peft")
@@ -144,24 +143,6 @@ def test_registered_model_answers_as_cycle_ask(registered, resources, llm_params
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _post(url: str, frame: pd.DataFrame) -> tuple[int, dict]:
-    body = {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
-    req = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
 def _wait_for(base: str, proc: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 60
     while True:
@@ -184,7 +165,7 @@ def server(registered, tmp_path):
         **os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }  # fmt: skip
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL}/latest"]
     cmd += ["--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
     log_path = tmp_path / "serve.log"
@@ -208,7 +189,7 @@ def server(registered, tmp_path):
 @pytest.mark.slow
 def test_served_over_http_with_sources_and_400s(server, resources, llm_params, knowledge_base):
     request = pd.DataFrame({"question": QUESTIONS, "system": ["retrieval", "base_rag"]})
-    status, body = _post(f"{server}/invocations", request)
+    status, body = post_frame(f"{server}/invocations", request)
     assert status == 200, body
     top, rag = body["predictions"]
     assert top["answer"].lower().startswith("osteoporosis")
@@ -224,7 +205,7 @@ def test_served_over_http_with_sources_and_400s(server, resources, llm_params, k
         ("   ", "row 0: the question is empty; ask something"),
         ("why " * 60, "row 0: the question has 240 characters; at most 200"),
     ]:
-        status, body = _post(f"{server}/invocations", pd.DataFrame({"question": [question]}))
+        status, body = post_frame(f"{server}/invocations", pd.DataFrame({"question": [question]}))
         assert status == 400, body
         assert body["error_code"] == "INVALID_PARAMETER_VALUE"
         assert message in body["message"], body["message"]
