@@ -42,3 +42,14 @@ def test_write_forecast_qa_names_dataset_and_missing_column(fedcycle_forecast):
             fedcycle_forecast.drop(columns="lower_80"),
             {"cohort": "synthetic", "max_rows": 5, "seed": 0},
         )
+
+
+def test_write_forecast_qa_does_not_depend_on_the_pseudonyms(fedcycle_forecast):
+    """Another install's key gives other ids (and another id order): the same seed writes the same Q&A."""
+    options = {"cohort": "fedcycle", "max_rows": 5, "seed": 3}
+    other = fedcycle_forecast.assign(woman_id=[f"z{i:03d}" for i in range(len(fedcycle_forecast))][::-1])
+    other = other.sort_values("woman_id", ignore_index=True)
+    a = write_forecast_qa(fedcycle_forecast, options)
+    b = write_forecast_qa(other, options)
+    assert len(a) == 5
+    assert a.reset_index(drop=True).equals(b.reset_index(drop=True))

@@ -31,7 +31,10 @@ def write_forecast_qa(forecast: pd.DataFrame, options: dict[str, Any]) -> pd.Dat
         logger.warning(
             "%s: %d row(s) without finite numbers skipped", name, len(forecast) - len(usable)
         )
-    usable = usable.sample(frac=1.0, random_state=options["seed"]).head(options["max_rows"])
+    # rows in an order fixed by their numbers, not by the pseudonyms (each install has its own key),
+    # so that the same seed samples the same questions everywhere
+    by_content = usable.sort_values([c for c in usable.columns if c != "woman_id"], kind="stable")
+    usable = by_content.sample(frac=1.0, random_state=options["seed"]).head(options["max_rows"])
     rng = np.random.default_rng(options["seed"])
     asks = rng.integers(0, len(ASKS), size=len(usable))
     return pd.DataFrame(
