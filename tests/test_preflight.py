@@ -26,7 +26,7 @@ RUN_FIRST = {
     "mcphases": set(),
     "statistics": {"ingestion"},
     "forecasting": {"ingestion"},
-    "forecasting_training": {"ingestion"},
+    "forecasting_training": {"ingestion", "population"},
     "population": {"ingestion"},
     "llm": {"ingestion", "forecasting"},
     "reporting": {"ingestion", "statistics", "forecasting", "population", "llm"},

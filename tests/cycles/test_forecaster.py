@@ -4,11 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cycle_kedro.cycles.adherence import adherence_posterior, fit_adherence_model, forecast_as_of
 from cycle_kedro.cycles.contracts import NEXT_CYCLE_COLUMNS
 from cycle_kedro.cycles.explain import explain_forecast, forecast_answer
 from cycle_kedro.cycles.forecaster import (
     EXAMPLE_HISTORIES,
     FORECAST_COLUMNS,
+    SKIP_AWARE_COLUMNS,
     fit_forecaster,
     out_of_fold_residuals,
     predict_next,
@@ -105,3 +107,26 @@ def test_serving_parameters_equal_forecastings():
     if "incycle" in FC:  # the in-cycle parameters
         inc = {k: FC["incycle"][k] for k in ("history_model", "intervals", "update")}
         assert SERVING["forecaster"]["incycle"] == inc
+
+
+def test_skip_aware_columns_are_the_adherence_models_answer_on_her_cycle_day(cycles):
+    """With a skip-aware model in the state, cycle day d (1 = the period's first day) is d - 1 days
+    after the last logged start: the answer is adherence.forecast_as_of's, shifted to cycle days."""
+    codes = pd.factorize(cycles["woman_id"], sort=True)[0]
+    skip_state = fit_adherence_model(cycles["cycle_length"], codes, {"family": "normal"})
+    res = out_of_fold_residuals(cycles, "shrinkage", **SERVING["calibration"])
+    state = fit_forecaster(cycles, res, SERVING["forecaster"], skip_aware=skip_state)
+    women = sorted(cycles["woman_id"].unique())[:3]
+    history = cycles[cycles["woman_id"].isin(women)][["woman_id", "cycle_index", "cycle_length"]]
+    days = {women[0]: 1.0, women[1]: 30.0, women[2]: 75.0}
+    out = predict_next(state, history.assign(days_since_start=history["woman_id"].map(days)))
+    assert list(out.columns) == [*FORECAST_COLUMNS, *SKIP_AWARE_COLUMNS]
+    codes = pd.factorize(history["woman_id"], sort=True)[0]
+    post, _ = adherence_posterior(skip_state, history["cycle_length"], codes, 3)
+    want = forecast_as_of(skip_state, post, np.array([0, 29, 74]))
+    np.testing.assert_array_equal(out["skip_aware_start_day"], want["median_gap_days"] + 1)
+    np.testing.assert_array_equal(out["skip_aware_start_day_upper_80"], want["hi_gap_days"] + 1)
+    np.testing.assert_allclose(out["p_missed_start"], want["p_missed_start"])
+    assert (out["skip_aware_start_day_lower_80"] > out["days_since_start"]).all()  # never before today
+    without = predict_next({**state, "skip_aware": None}, history)
+    assert list(without.columns) == list(FORECAST_COLUMNS)

@@ -11,7 +11,8 @@ llm corpus and ``cycle-ask --explain``.
   mean, shrinkage strength, per-band 80% conformal offsets and (optionally) the in-cycle state of
   :func:`cycle_kedro.cycles.incycle.fit_incycle_state` (luteal prior, calibration residuals).
 * :func:`validate_histories` — the request contract (:data:`HISTORY_COLUMNS`), clear errors.
-* :func:`predict_next` — one row per woman: :data:`FORECAST_COLUMNS`.
+* :func:`predict_next` — one row per woman: :data:`FORECAST_COLUMNS` (and
+  :data:`SKIP_AWARE_COLUMNS` when the state has the skip-aware part, see :func:`forecast_columns`).
 
 The request (one row per completed cycle, any order)::
 
@@ -47,6 +48,7 @@ from .baselines import (
 )
 from .contracts import NEXT_CYCLE_COLUMNS
 from .explain import explain_forecast
+from .adherence import adherence_posterior, forecast_as_of
 from .incycle import INCYCLE_FIELDS, fit_incycle_state, forecast_current_cycle
 from .intervals import conformal_offsets, interval_band
 
@@ -55,7 +57,9 @@ __all__ = [
     "FORECAST_COLUMNS",
     "HISTORY_COLUMNS",
     "REQUIRED_COLUMNS",
+    "SKIP_AWARE_COLUMNS",
     "fit_forecaster",
+    "forecast_columns",
     "out_of_fold_residuals",
     "predict_next",
     "validate_histories",
@@ -85,6 +89,16 @@ FORECAST_COLUMNS = (
     "explanation",
 )
 """Columns of :func:`predict_next` (the served model's answer), one row per woman."""
+#: the skip-aware model's answer on today's cycle day (:mod:`.adherence`): the next logged start,
+#: given none so far, in cycle days (1 = the last period's first day) with its 80% range, the
+#: probability that a period already came and was not logged, and that one comes in the next 3 days
+SKIP_AWARE_COLUMNS = (
+    "skip_aware_start_day",
+    "skip_aware_start_day_lower_80",
+    "skip_aware_start_day_upper_80",
+    "p_missed_start",
+    "p_start_soon",
+)
 
 _NA = float("nan")
 #: A made-up request (two women, no participant data): the served model's input example. Woman
@@ -147,7 +161,10 @@ def _check_model(model: str) -> None:
 
 
 def fit_forecaster(
-    cycles: pd.DataFrame, residuals: pd.DataFrame, options: dict[str, Any]
+    cycles: pd.DataFrame,
+    residuals: pd.DataFrame,
+    options: dict[str, Any],
+    skip_aware: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fit the forecaster's population state on a cohort (JSON-friendly dict).
 
@@ -159,6 +176,8 @@ def fit_forecaster(
         options: ``model`` (a baseline), ``intervals`` (``coverage``, ``n_prior_bands``,
             ``min_calibration``) and optionally ``incycle`` (``intervals`` and ``update`` as in
             ``forecasting.<cohort>.incycle``; its ``history_model`` must be ``model``).
+        skip_aware: a fitted skip-aware model (:func:`~cycle_kedro.cycles.adherence.fit_adherence_model`)
+            carried as is; each answer then has :data:`SKIP_AWARE_COLUMNS`.
     """
     model = options["model"]
     _check_model(model)
@@ -181,6 +200,7 @@ def fit_forecaster(
         "n_women": int(cycles[ID].nunique()),
         "n_cycles": len(cycles),
         "incycle": None,
+        "skip_aware": skip_aware,
     }
     inc = options.get("incycle")
     if inc:
@@ -285,6 +305,34 @@ def _day1_table(state: dict[str, Any], df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(ID, ignore_index=True)[list(NEXT_CYCLE_COLUMNS)]
 
 
+def forecast_columns(state: dict[str, Any]) -> tuple[str, ...]:
+    """The columns :func:`predict_next` answers with under ``state``."""
+    return FORECAST_COLUMNS + (SKIP_AWARE_COLUMNS if state.get("skip_aware") else ())
+
+
+def _skip_aware_table(state: dict[str, Any], df: pd.DataFrame, days: pd.Series) -> pd.DataFrame:
+    """:data:`SKIP_AWARE_COLUMNS` of each woman (sorted ids) on cycle day ``days`` (1 when unknown).
+
+    Her completed cycle lengths are her logged gaps; cycle day ``d`` is ``d - 1`` days after her
+    last period's first day, with no start logged since.
+    """
+    sa = state["skip_aware"]
+    codes, ids = pd.factorize(df[ID], sort=True)
+    post, _ = adherence_posterior(sa, df[Y].to_numpy(float), codes, len(ids))
+    day = days.reindex(ids).fillna(1.0).to_numpy() - 1.0
+    f = forecast_as_of(sa, post, day.astype(np.int64))
+    return pd.DataFrame(
+        index=pd.Index(ids, name=ID),
+        data={
+            "skip_aware_start_day": f["median_gap_days"] + 1.0,
+            "skip_aware_start_day_lower_80": f["lo_gap_days"] + 1.0,
+            "skip_aware_start_day_upper_80": f["hi_gap_days"] + 1.0,
+            "p_missed_start": f["p_missed_start"],
+            "p_start_soon": f["p_start_soon"],
+        },
+    )
+
+
 def predict_next(
     state: dict[str, Any], histories: pd.DataFrame, *, explain: bool = True, validate: bool = True
 ) -> pd.DataFrame:
@@ -300,7 +348,8 @@ def predict_next(
     Returns:
         :data:`FORECAST_COLUMNS`: the day-1 forecast (:data:`NEXT_CYCLE_COLUMNS`), the in-cycle
         fields (:data:`INCYCLE_FIELDS`; NaN when the state has no in-cycle part), and, when
-        ``current_cycle_start`` is given, the next period's start date with its 80% range.
+        ``current_cycle_start`` is given, the next period's start date with its 80% range; with
+        the state's skip-aware part also :data:`SKIP_AWARE_COLUMNS` (:func:`forecast_columns`).
     """
     df = validate_histories(histories) if validate else _with_optional(histories)
     out = _day1_table(state, df)
@@ -342,4 +391,7 @@ def predict_next(
     for col in ("current_cycle_start", *DATE_COLUMNS):
         out[col] = out[col].dt.strftime("%Y-%m-%d").astype(object).where(out[col].notna(), None)
     out["explanation"] = [explain_forecast(r) for r in out.to_dict("records")] if explain else ""
-    return out[list(FORECAST_COLUMNS)]
+    if state.get("skip_aware"):
+        skip_aware = _skip_aware_table(state, df, days).reindex(out[ID])
+        out = pd.concat([out, skip_aware.set_axis(out.index)], axis=1)
+    return out[list(forecast_columns(state))]

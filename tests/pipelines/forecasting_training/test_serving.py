@@ -11,6 +11,7 @@ and a message naming the column, and is stopped by its process group in ``finall
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -29,7 +30,7 @@ from mlflow.tracking import MlflowClient
 
 from cycle_kedro.cycles.contracts import NEXT_CYCLE_COLUMNS, NEXT_CYCLE_CURRENT_COLUMNS
 from cycle_kedro.cycles.explain import explain_forecast
-from cycle_kedro.cycles.forecaster import FORECAST_COLUMNS
+from cycle_kedro.cycles.forecaster import FORECAST_COLUMNS, SKIP_AWARE_COLUMNS, predict_next
 from cycle_kedro.pipelines.forecasting.current_cycle import (
     add_current_cycle_fields,
     current_cycle_status,
@@ -55,6 +56,9 @@ def trained(tmp_path_factory):
             session.run(
                 pipeline_name="ingestion", to_outputs=["fedcycle_model_input", "fedcycle_cycles"]
             )
+        small = {"population.generator.n_users": 1000}  # the app cohort's skip-aware model, quickly
+        with KedroSession.create(project_path=project, runtime_params=small) as session:
+            session.run(pipeline_name="population", to_outputs=["population.app.adherence_model"])
         with KedroSession.create(project_path=project) as session:
             session.run(pipeline_name="forecasting_training")
         assert mlflow.active_run() is None
@@ -158,7 +162,7 @@ def test_served_answers_equal_the_pipeline_rows(server, cohort, cycles):
     status, body = post_frame(f"{server}/invocations", request)
     assert status == 200, body
     served = pd.DataFrame(body["predictions"]).set_index("woman_id")
-    assert list(served.reset_index().columns) == list(FORECAST_COLUMNS)
+    assert list(served.reset_index().columns) == [*FORECAST_COLUMNS, *SKIP_AWARE_COLUMNS]
     rows = _pipeline_rows(cohort, cycles).loc[women]
     cols = [c for c in (*NEXT_CYCLE_COLUMNS, *NEXT_CYCLE_CURRENT_COLUMNS) if c != "woman_id"]
     assert list(rows.columns) == cols
@@ -176,6 +180,29 @@ def test_served_answers_equal_the_pipeline_rows(server, cohort, cycles):
     assert answer["incycle_method"] == "ovulation"
     assert "Now that ovulation was detected on day 14" in answer["explanation"]
     assert answer["predicted_next_start"] >= "2026-11-20"
+
+
+@pytest.mark.slow
+def test_served_skip_aware_answer_is_the_app_cohorts_model(server, trained, cohort):
+    """The skip-aware columns come from the population pipeline's app model, carried in the state:
+    the library's answer for the same request; a period 40 days late has probably been missed."""
+    state = json.loads((trained / "data/06_models/cycle_forecaster_state.json").read_text())
+    app = json.loads((trained / "data/06_models/population/app_adherence_model.json").read_text())
+    assert state["skip_aware"] == app
+    woman = cohort["woman_id"].min()
+    history = cohort[cohort["woman_id"] == woman][[*KEYS, "cycle_length"]]
+    answers = {}
+    for day in (2.0, history["cycle_length"].max() + 40):
+        request = history.assign(days_since_start=day)
+        status, body = post_frame(f"{server}/invocations", request)
+        assert status == 200, body
+        answers[day] = body["predictions"][0]
+        want = predict_next(state, request).iloc[0]
+        for col in SKIP_AWARE_COLUMNS:
+            assert answers[day][col] == pytest.approx(want[col], rel=1e-12), col
+        assert answers[day]["skip_aware_start_day"] > day
+    early, late = answers.values()
+    assert early["p_missed_start"] < 0.05 < 0.5 < late["p_missed_start"]
 
 
 @pytest.mark.slow

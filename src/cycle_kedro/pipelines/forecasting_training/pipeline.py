@@ -46,6 +46,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "forecaster_training_cycles",
                     "forecaster_calibration_residuals",
                     "params:forecaster",
+                    "population.app.adherence_model",
                 ],
                 outputs="cycle_forecaster_state",
                 name="fit_cycle_forecaster",
@@ -62,6 +63,6 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         template,
         namespace="forecasting_training",
-        inputs={"fedcycle_model_input", "fedcycle_cycles"},
+        inputs={"fedcycle_model_input", "fedcycle_cycles", "population.app.adherence_model"},
         outputs={"cycle_forecaster_state", "cycle_forecaster"},
     )

@@ -52,11 +52,17 @@ def compute_calibration_residuals(
 
 
 def fit_cycle_forecaster(
-    training_cycles: pd.DataFrame, residuals: pd.DataFrame, forecaster: dict[str, Any]
+    training_cycles: pd.DataFrame,
+    residuals: pd.DataFrame,
+    forecaster: dict[str, Any],
+    skip_aware_model: dict[str, Any],
 ) -> dict[str, Any]:
     """Fit everything the served model carries (JSON): population mean, shrinkage strength,
-    per-band 80% conformal offsets, the in-cycle state (luteal prior, calibration residuals)."""
-    state = fit_forecaster(training_cycles, residuals, forecaster)
+    per-band 80% conformal offsets, the in-cycle state (luteal prior, calibration residuals), and
+    the app cohort's skip-aware model as fitted by the population pipeline (FedCycle, a study
+    cohort, has no missed logs to learn a skip rate from), so that a served answer also says
+    whether a period has probably been missed."""
+    state = fit_forecaster(training_cycles, residuals, forecaster, skip_aware=skip_aware_model)
     logger.info(
         "forecaster %s on %d women: population mean %.2f d, shrinkage k %.2f, luteal model %s",
         state["model"],
