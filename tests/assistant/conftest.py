@@ -75,7 +75,7 @@ def llm_params() -> dict:
                                   "symptoms": {"qtypes": ["symptoms"], "keywords": ["symptom"],
                                                "pointer": "Please see a doctor or nurse."}}},
         "extractive": {"max_sentences": 2, "max_words": 40, "cue_weight": 0.5, "lead_weight": 0.25},
-        "gating": {"threshold": 0.3, "n_nearest": 2, "faithful_min_k_precision": 0.8,
+        "gating": {"score": "word_share", "threshold": 0.3, "n_nearest": 2, "faithful_min_k_precision": 0.8,
                    "thresholds": [0.0, 0.3, 0.6, 0.9],
                    "not_covered": "My sources don't cover this question. Please ask a clinician."},
         "selection": {"min_k_precision": 0.9},

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cycle_kedro.assistant import gating, selection
+from cycle_kedro.assistant import gating, retrieval, selection
+from tests.conftest import load_params
 
 
 def test_stem_joins_word_forms():
@@ -79,3 +80,87 @@ def test_the_default_system_rule():
     assert (
         selection.choose_default(summary, {"min_k_precision": 1.1}) == "extractive"
     )  # most faithful
+
+
+def test_focus_match_hand_computed():
+    weights = {"preeclampsia": 3.0, "blood": 1.0, "pressure": 1.0}
+    passages = [
+        {
+            "focus": "preeclampsia",
+            "question": "What is preeclampsia?",
+            "text": "High blood pressure.",
+        },
+        {"focus": "Anemia", "question": "What is anemia?", "text": "Low blood counts."},
+    ]
+    # content words: blood (1), pressure (1), up (unseen: 3), preeclampsia (3); the first passage's
+    # focus and question hold only preeclampsia: 3 / 8 (its text, blood pressure, does not count)
+    question = "My blood pressure is up, is it preeclampsia?"
+    assert gating.focus_match(question, passages, weights) == pytest.approx(3 / 8)
+    assert gating.focus_match(question, passages[1:], weights) == 0.0
+    # a near-miss: the passage's text holds the question's words, its topic is another one
+    uterus = [{"focus": "Uterine Diseases", "question": "What is (are) Uterine Diseases?",
+               "text": "Endometrial cancer can cause bleeding; risk factors include age."}]  # fmt: skip
+    weights = {"risk": 1.0, "endometrial": 3.0, "cancer": 1.0, "uterine": 2.0, "diseases": 1.0}
+    near_miss = "Who is at risk for endometrial cancer?"
+    assert gating.confidence(near_miss, uterus, weights) == pytest.approx(1.0)  # (1 + 3 + 1) / 5
+    assert gating.focus_match(near_miss, uterus, weights) == 0.0
+
+
+def test_roc_auc_hand_computed():
+    # positives 0.9, 0.4 against negatives 0.6, 0.2: 0.9 beats both, 0.4 beats 0.2 only -> 3 / 4
+    assert selection.roc_auc(
+        np.array([0.9, 0.4, 0.6, 0.2]), np.array([1, 1, 0, 0])
+    ) == pytest.approx(0.75)
+    assert selection.roc_auc(np.array([0.5, 0.5]), np.array([1, 0])) == pytest.approx(
+        0.5
+    )  # a tie: half
+    assert selection.roc_auc(np.array([np.nan, 0.1]), np.array([1, 0])) == 0.0  # NaN ranks lowest
+    assert np.isnan(selection.roc_auc(np.array([0.3, 0.4]), np.array([1, 1])))
+
+
+def test_the_dev_rule_picks_the_score_with_the_best_auc():
+    rows = pd.DataFrame({
+        "kind": ["dev"] * 4 + ["medquad"] * 2, "question_id": ["d0", "d1", "d2", "d3", "m0", "m1"],
+        "covered": [True, True, False, False, False, False],
+        "confidence_word_share": [0.9, 0.4, 0.6, 0.2, 0.9, 0.9],  # dev AUC 3/4
+        "confidence_focus_match": [0.8, 0.7, 0.1, 0.1, 0.0, 0.0],  # dev AUC 1
+        "confidence_dense": [0.5, 0.1, 0.3, 0.7, 0.0, 0.0],  # dev AUC 1/4 (0.5 beats 0.3)
+    })  # fmt: skip
+    twice = pd.concat([rows, rows])  # two systems' rows: each question counts once
+    aucs = selection.score_aucs(twice, gating.SCORES)
+    assert aucs == pytest.approx({"word_share": 0.75, "focus_match": 1.0, "dense": 0.25})
+    assert selection.choose_score(aucs) == "focus_match"
+    assert (
+        selection.choose_score({"word_share": 0.8, "dense": 0.8}) == "word_share"
+    )  # ties: the earlier
+    with pytest.raises(ValueError, match="dev"):
+        selection.score_aucs(rows[rows["kind"] != "dev"], gating.SCORES)
+
+
+def test_with_confidence_gates_on_the_score_in_parameters(knowledge_base, minilm):
+    index = retrieval.build_index(retrieval.split_passages(knowledge_base, 12, 2), minilm, {})
+    asked = pd.DataFrame({"question": ["What is Kallmann syndrome?", "What is Turner syndrome?"],
+                          "kind": "dev", "focus": ""})  # fmt: skip
+    contexts = retrieval.retrieve_contexts(asked, index, minilm, 2)
+    for score in gating.SCORES:
+        scored = gating.with_confidence(contexts, index, score)
+        assert scored["confidence"].tolist() == scored[f"confidence_{score}"].tolist()
+    assert gating.with_confidence(contexts, index, "dense")["confidence"].tolist() == pytest.approx(
+        contexts["confidence"].tolist()  # the retriever's cosine of the top passage
+    )
+    with pytest.raises(ValueError, match="unknown gating score"):
+        gating.with_confidence(contexts, index, "bm25")
+
+
+def test_the_gate_blocks_a_near_miss_on_a_tiny_index(knowledge_base, minilm):
+    params = load_params("llm")["llm"]["gating"]  # the score and threshold cycle-ask gates on
+    index = retrieval.build_index(retrieval.split_passages(knowledge_base, 12, 2), minilm, {})
+    # Kallmann syndrome is indexed; Turner syndrome is not, though "syndrome" is (a near-miss)
+    asked = pd.DataFrame({"question": ["What is Kallmann syndrome?", "What is Turner syndrome?"],
+                          "kind": "dev", "focus": ""})  # fmt: skip
+    scored = gating.with_confidence(
+        retrieval.retrieve_contexts(asked, index, minilm, 2), index, params["score"]
+    )
+    covered, near_miss = scored["confidence"].tolist()
+    assert not gating.is_gated(covered, params["threshold"])
+    assert gating.is_gated(near_miss, params["threshold"])

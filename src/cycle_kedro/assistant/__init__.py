@@ -15,10 +15,10 @@ from each other. Modules:
 * :mod:`.safety` — invented numbers and contacts and unsupported sentences flagged, the rule
   applied, the clinician pointer.
 * :mod:`.metrics` — BLEU, ROUGE-L, BERTScore; Recall, K-Precision, sentence support (Adlakha et al.).
-* :mod:`.gating` — the retrieval-confidence score (:func:`~.gating.with_confidence`, the one place it
-  is computed), the gate, the "not covered" answer, the answered-vs-faithful trade-off.
+* :mod:`.gating` — the retrieval-confidence scores (:func:`~.gating.with_confidence`, the one place
+  they are computed), the gate, the "not covered" answer, the answered-vs-faithful trade-off.
 * :mod:`.extractive` — the extractive system: the passage sentences that best answer the question.
-* :mod:`.selection` — the rules fixed on the dev set: the gating threshold, the default system.
+* :mod:`.selection` — the rules fixed on the dev set: the gating score and threshold, the default system.
 * :mod:`.topics` — embedding topics of the questions and the held-out split by document and focus.
 * :mod:`.corpus` — checks on forecast tables.
 

@@ -138,7 +138,7 @@ def answer(  # noqa: PLR0913 (the resources of one answer)
     if uses_retrieval(system) and not allowed:
         asked = pd.DataFrame({"question": [question], "kind": "user", "focus": ""})
         contexts = with_confidence(
-            retrieve_contexts(asked, index, encoder, params["retrieval"]["k"]), index
+            retrieve_contexts(asked, index, encoder, params["retrieval"]["k"]), index, gating["score"]
         )
         passages, score = context_passages(contexts.iloc[0]), float(contexts["confidence"].iloc[0])
     gated = bool(passages) and is_gated(score, gating["threshold"])

@@ -524,10 +524,10 @@ def run_systems(
     against ``base`` when it is among the systems).
     """
     check_systems(systems)
-    contexts = with_confidence(
-        retrieve_contexts(questions, index, encoder, params["retrieval"]["k"]), index
-    )
     prompt, ev, gating = params["prompt"], params["evaluation"], params["gating"]
+    contexts = with_confidence(
+        retrieve_contexts(questions, index, encoder, params["retrieval"]["k"]), index, gating["score"]
+    )
     # a user's own table: every reference is scored (``scored`` limits the pipeline's question kinds)
     every_kind_scored = {k: v for k, v in params["generation"].items() if k != "scored"}
     answers = answer_questions(

@@ -17,7 +17,8 @@ from typing import Any
 from .gating import content_stems, stem
 from .retrieval import split_sentences
 
-# question type -> (words of the question that ask it, words of the sentences that answer it)
+# question type -> (words of the question that ask it, words of the sentences that answer it). Kept apart from
+# question_types._RULES on purpose: looser patterns, several types per question, answer cue words (folding changes the answers).
 QUESTION_TYPES = {
     "symptoms": (r"symptom|sign|feel|notice|look out|warning|swell|itch|pain|ache|bleed|spot",
                  "symptoms signs include feel pain swelling"),

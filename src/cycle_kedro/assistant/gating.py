@@ -6,9 +6,18 @@ is not answered: the assistant says that its sources do not cover the question, 
 sources and points to a clinician, with no medical claim of its own.
 
 :func:`with_confidence` is the one place the score is computed (for the evaluation and for
-``cycle-ask``); :func:`confidence` is today's score: the share of the question's content words,
-weighted by their rarity in the index (BM25 IDF; a word the index has never seen weighs most), that
-the best retrieved passage (its focus, question and text) holds, words compared by a light stem.
+``cycle-ask``). It computes every candidate of :data:`SCORES` and gates on the one that
+``llm.gating.score`` names (picked on the dev set by
+:func:`~cycle_kedro.assistant.selection.choose_score`, the best ROC AUC of covered vs uncovered):
+
+* ``word_share`` (:func:`confidence`): the share of the question's content words, weighted by
+  their rarity in the index (BM25 IDF; a word the index has never seen weighs most), that the best
+  retrieved passage (its focus, question and text) holds, words compared by a light stem;
+* ``focus_match`` (:func:`focus_match`): the same share held by the best passage's focus and
+  question only: is the question's topic the passage's topic?
+* ``dense``: the fine-tuned retriever's cosine of the question and its top passage
+  (:func:`~cycle_kedro.assistant.retrieval.confidence`).
+
 :func:`tradeoff` tabulates answered share against faithfulness over thresholds.
 """
 
@@ -74,19 +83,14 @@ def term_weights(index: RetrievalIndex) -> dict[str, float]:
     return {t: float(index.bm25.idf[i]) for t, i in index.bm25.vocabulary.items()}
 
 
-def confidence(
+def _held_share(
     question: str,
     passages: list[dict[str, str]],
     weights: dict[str, float],
-    stop_words: frozenset[str] = frozenset(),
+    stop_words: frozenset[str],
+    fields: tuple[str, ...],
 ) -> float:
-    """Today's retrieval confidence in [0, 1] (0 without passages or content words).
-
-    The IDF-weighted share of the question's content words whose stem the best passage holds
-    (``focus``, ``question`` and ``text`` of each passage); words the index has never seen get the
-    largest weight of the index. Content words: not in :data:`STOP_WORDS`, :data:`QUESTION_WORDS`
-    nor ``stop_words`` (the index's own stop list, whose words it never counts).
-    """
+    """The IDF-weighted share of the question's content words whose stem the best passage's ``fields`` hold."""
     skip = STOP_WORDS | QUESTION_WORDS | stop_words
     words = list(dict.fromkeys(t for t in tokens(question) if t not in skip))
     if not words or not passages:
@@ -96,30 +100,68 @@ def confidence(
     stems = [stem(t) for t in words]
     best = 0.0
     for p in passages:
-        held = set(
-            content_stems(" ".join(str(p.get(k, "")) for k in ("focus", "question", "text")))
-        )
+        held = set(content_stems(" ".join(str(p.get(k, "")) for k in fields)))
         best = max(best, float(w[[s in held for s in stems]].sum() / w.sum()))
     return best
 
 
-def with_confidence(contexts: pd.DataFrame, index: RetrievalIndex) -> pd.DataFrame:
-    """``contexts`` (:func:`~cycle_kedro.assistant.retrieval.retrieve_contexts`) with a ``confidence`` column.
+def confidence(
+    question: str,
+    passages: list[dict[str, str]],
+    weights: dict[str, float],
+    stop_words: frozenset[str] = frozenset(),
+) -> float:
+    """The ``word_share`` score in [0, 1] (0 without passages or content words).
 
-    The one place the gating score is computed. Forecast questions (no passages) get NaN.
+    The IDF-weighted share of the question's content words whose stem the best passage holds
+    (``focus``, ``question`` and ``text`` of each passage); words the index has never seen get the
+    largest weight of the index. Content words: not in :data:`STOP_WORDS`, :data:`QUESTION_WORDS`
+    nor ``stop_words`` (the index's own stop list, whose words it never counts).
+    """
+    return _held_share(question, passages, weights, stop_words, ("focus", "question", "text"))
+
+
+def focus_match(
+    question: str,
+    passages: list[dict[str, str]],
+    weights: dict[str, float],
+    stop_words: frozenset[str] = frozenset(),
+) -> float:
+    """The ``focus_match`` score: as :func:`confidence`, but held by a passage's ``focus`` and ``question`` only."""
+    return _held_share(question, passages, weights, stop_words, ("focus", "question"))
+
+
+#: the candidate gating scores (``llm.gating.scores``); ``dense`` is read from the retrieval
+SCORES = ("word_share", "focus_match", "dense")
+
+
+def with_confidence(contexts: pd.DataFrame, index: RetrievalIndex, score: str) -> pd.DataFrame:
+    """``contexts`` with a ``confidence_<name>`` column per score of :data:`SCORES` and ``confidence`` = ``score``'s.
+
+    ``contexts``: :func:`~cycle_kedro.assistant.retrieval.retrieve_contexts` rows, whose
+    ``confidence`` is the dense cosine of the top passage. The one place the gating score is
+    computed. Forecast questions (no passages) get NaN.
     """
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # noqa: PLC0415 (BM25's stop list)
 
-    weights = term_weights(index)
+    if score not in SCORES:
+        raise ValueError(f"unknown gating score {score!r}; known: {', '.join(SCORES)}")
+    weights, stop = term_weights(index), frozenset(ENGLISH_STOP_WORDS)
     by_id = index.passages.set_index("passage_id")
-    scores = []
+    words, focus = [], []
     for r in contexts.itertuples(index=False):
         if r.kind == "forecast" or not len(r.passage_ids):
-            scores.append(np.nan)
+            words.append(np.nan)
+            focus.append(np.nan)
             continue
         shown = by_id.loc[list(r.passage_ids), ["focus", "question", "text"]].to_dict("records")
-        scores.append(confidence(r.question, shown, weights, frozenset(ENGLISH_STOP_WORDS)))
-    return contexts.assign(confidence=scores)
+        words.append(confidence(r.question, shown, weights, stop))
+        focus.append(focus_match(r.question, shown, weights, stop))
+    dense = contexts.get("confidence_dense", contexts["confidence"]).astype(float)
+    found = {"word_share": words, "focus_match": focus, "dense": dense.to_numpy()}
+    return contexts.assign(
+        **{f"confidence_{name}": found[name] for name in SCORES}, confidence=found[score]
+    )
 
 
 def is_gated(score: float, threshold: float) -> bool:

@@ -8,6 +8,7 @@ from kedro.pipeline import Pipeline
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset, ParquetDataset
 
+from cycle_kedro.assistant.gating import SCORES
 from cycle_kedro.assistant.systems import SYSTEMS
 from cycle_kedro.datasets.hf import PeftAdapterDataset
 from cycle_kedro.datasets.retrieval import RetrievalIndexDataset
@@ -105,10 +106,12 @@ def test_llm_pipeline_end_to_end_on_tiny_model(catalog, tmp_path, llm_params, kn
     assert set(tradeoff["setting"]) == {"out_of_kb", "in_kb", "dev"}
     assert tradeoff.groupby(["system", "setting"])["answered"].is_monotonic_decreasing.all()
     choices = catalog["llm.dev_choices"].load()
-    assert choices["choice"].tolist() == ["gating threshold", "default system"]
-    assert choices["dev_rule_picks"].iloc[1] in SYSTEMS
+    assert choices["choice"].tolist() == ["gating score", "gating threshold", "default system"]
+    assert choices["dev_rule_picks"].iloc[2] in SYSTEMS and choices["dev_rule_picks"].iloc[0] in SCORES
     selection = outputs["llm.selection_metrics"].load()
-    assert selection["llm.selection.default_system"]["value"] == SYSTEMS.index(choices["dev_rule_picks"].iloc[1])
+    assert selection["llm.selection.default_system"]["value"] == SYSTEMS.index(choices["dev_rule_picks"].iloc[2]) and (
+        selection["llm.selection.score"]["value"] == SCORES.index(choices["dev_rule_picks"].iloc[0])
+    )
     assert outputs["llm.gating_tradeoff_plot"].load().axes
     report = outputs["llm.samples"].load()
     assert report.startswith("# Assistant: grounded answers") and "**lora_rag.**" in report and "*sources:*" in report

@@ -17,8 +17,13 @@ import numpy as np
 import pandas as pd
 
 from cycle_kedro.assistant.evaluation import assess_answers, summarise
-from cycle_kedro.assistant.gating import tradeoff, with_confidence
-from cycle_kedro.assistant.selection import choose_default, choose_threshold
+from cycle_kedro.assistant.gating import SCORES, tradeoff, with_confidence
+from cycle_kedro.assistant.selection import (
+    choose_default,
+    choose_score,
+    choose_threshold,
+    score_aucs,
+)
 from cycle_kedro.assistant.systems import SYSTEMS, uses_retrieval
 from cycle_kedro.tables import mlflow_metrics
 
@@ -46,7 +51,12 @@ def score_answers(  # noqa: PLR0913, PLR0917 (a node: inputs are positional)
     """Per-answer rows: retrieval confidence, safety pass and gate, sources, token metrics, ROUGE-L, BERTScore, NLL."""
     answers = pd.concat([base, lora, extractive, retrieval], ignore_index=True)
     return assess_answers(
-        answers, with_confidence(contexts, index), bertscore_encoder, options, prompt, gating
+        answers,
+        with_confidence(contexts, index, gating["score"]),
+        bertscore_encoder,
+        options,
+        prompt,
+        gating,
     )
 
 
@@ -118,28 +128,60 @@ def tabulate_gating(scores: pd.DataFrame, gating: dict[str, Any]) -> pd.DataFram
     ).assign(setting=lambda d: d["subset"].map(SETTINGS))
 
 
-def apply_dev_rules(
+def _dev_youden(
+    scores: pd.DataFrame, gating: dict[str, Any], system: str
+) -> dict[str, tuple[float, float]]:
+    """``{candidate: (best dev Youden J, its threshold)}`` of ``system`` gated on each candidate score."""
+    dev = scores[scores["kind"] == "dev"].assign(subset="dev")
+    best = {}
+    for name in SCORES:
+        table = tradeoff(dev.assign(confidence=dev[f"confidence_{name}"]), system,
+                         gating["thresholds"], gating["faithful_min_k_precision"])  # fmt: skip
+        threshold = choose_threshold(table)
+        best[name] = (
+            float(table.loc[table["threshold"] == threshold, "youden"].iloc[0]),
+            threshold,
+        )
+    return best
+
+
+def apply_dev_rules(  # noqa: PLR0913, PLR0917 (a node: inputs are positional)
     evaluation: pd.DataFrame,
     gating_tradeoff: pd.DataFrame,
+    scores: pd.DataFrame,
     gating: dict[str, Any],
     selection: dict[str, Any],
     ask: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """What the dev-set rules pick (threshold, default system) beside the parameters; a warning when they differ.
+    """What the dev-set rules pick (gating score and threshold, default system) beside the parameters; a warning when they differ.
 
-    The threshold is read from the trade-off of the default system in parameters (``ask.system``).
+    The score: the best dev ROC AUC of covered vs uncovered questions among
+    :data:`~cycle_kedro.assistant.gating.SCORES`; the threshold: the best dev Youden J in the
+    trade-off of the default system in parameters (``ask.system``), gated on ``gating.score``.
     Metrics: ``llm.selection.threshold`` (the rule's), ``llm.selection.default_system`` (its index in
-    :data:`~cycle_kedro.assistant.systems.SYSTEMS`) and ``llm.selection.parameters_agree`` (1 or 0).
+    :data:`~cycle_kedro.assistant.systems.SYSTEMS`), ``llm.selection.score`` (its index in
+    ``SCORES``), ``llm.selection.<score>.auc`` / ``.youden`` / ``.threshold`` of each candidate and
+    ``llm.selection.parameters_agree`` (1 or 0).
     """
+    aucs = score_aucs(scores, SCORES)
+    score = choose_score(aucs)
+    youden = _dev_youden(scores, gating, ask["system"])
     threshold = choose_threshold(gating_tradeoff[gating_tradeoff["system"] == ask["system"]])
     default = choose_default(evaluation, selection)
+    candidates = ", ".join(f"{n} {aucs[n]:.3f}" for n in SCORES)
     rows = pd.DataFrame([
+        {"choice": "gating score", "rule": f"best dev ROC AUC, covered vs uncovered ({candidates})",
+         "parameter": gating["score"], "dev_rule_picks": score},
         {"choice": "gating threshold", "rule": "best dev Youden J (covered answered - uncovered answered)", "parameter": str(gating["threshold"]),
          "dev_rule_picks": str(threshold)},
         {"choice": "default system", "rule": f"best dev Recall with dev K-Precision >= {selection['min_k_precision']}",
          "parameter": ask["system"], "dev_rule_picks": default},
     ])  # fmt: skip
-    rows["agrees"] = [np.isclose(threshold, gating["threshold"]), default == ask["system"]]
+    rows["agrees"] = [
+        score == gating["score"],
+        np.isclose(threshold, gating["threshold"]),
+        default == ask["system"],
+    ]
     for r in rows[~rows["agrees"]].itertuples():
         logger.warning(
             "The dev rule for the %s picks %s but the parameters say %s (conf/base/parameters_llm.yml)",
@@ -148,6 +190,10 @@ def apply_dev_rules(
     metrics = {
         "llm.selection.threshold": threshold,
         "llm.selection.default_system": float(SYSTEMS.index(default)),
+        "llm.selection.score": float(SCORES.index(score)),
         "llm.selection.parameters_agree": float(rows["agrees"].all()),
     }
+    for name in SCORES:
+        metrics |= {f"llm.selection.{name}.auc": aucs[name], f"llm.selection.{name}.youden": youden[name][0],
+                    f"llm.selection.{name}.threshold": youden[name][1]}  # fmt: skip
     return rows, mlflow_metrics(metrics)

@@ -262,6 +262,7 @@ def _evaluation() -> Pipeline:
                 inputs={
                     "evaluation": "evaluation",
                     "gating_tradeoff": "gating_tradeoff",
+                    "scores": "answer_scores",
                     "gating": "params:gating",
                     "selection": "params:selection",
                     "ask": "params:ask",

@@ -41,7 +41,7 @@ def plot_gating_tradeoff(
                 ylim=(0, 1.02))  # fmt: skip
     axes[0].legend(loc="lower left", fontsize=8)
     fig.suptitle(
-        f"{ask['system']}: gating on retrieval confidence (circles: threshold {gating['threshold']})"
+        f"{ask['system']}: gating on {gating['score']} (circles: threshold {gating['threshold']})"
     )
     fig.tight_layout()
     return fig

@@ -82,12 +82,13 @@ def write_grounded_report(  # noqa: PLR0913, PLR0917 (a node: inputs are positio
         f"Three settings side by side: out-of-KB ({n.get('out_of_kb', 0)} questions of held-out documents and foci, "
         f"never indexed, never trained on), in-KB ({n.get('in_kb', 0)} held-out questions whose documents are "
         f"indexed, never trained on) and dev ({n.get('dev', 0)} of our consumer-worded questions with an answer in "
-        "the knowledge base; they alone fix the gating threshold and the default system). Recall: share of the "
+        "the knowledge base, beside those it does not cover; they alone fix the gating score and threshold and the default system). Recall: share of the "
         "reference's tokens in the answer; K-Precision: share of the answer's tokens in the retrieved passages "
         "(Adlakha et al. 2024); abstentions claim nothing. Differences to `base` with paired bootstrap 95% CIs; "
         "`ppl_change` is relative.", "",
         markdown_table(_side_by_side(evaluation)), "",
-        f"`cycle-ask`'s default system: **{ask['system']}**; gating threshold **{gating['threshold']}**.", "",
+        f"`cycle-ask`'s default system: **{ask['system']}**; gating score **{gating['score']}**, threshold "
+        f"**{gating['threshold']}**.", "",
         "## Rules fixed on the dev set", "", markdown_table(dev_choices), "",
     ]  # fmt: skip
     for setting, title in _TITLES.items():
