@@ -186,10 +186,10 @@ def accuracy_rows(family: str) -> tuple[list[dict], dict]:
     """
     from cycle_kedro.cycles import adherence  # noqa: PLC0415
     from cycle_kedro.pipelines.population.by_cycle_day import (  # noqa: PLC0415
-        oracle_predictions,
         scores,
         skip_aware_predictions,
     )
+    from cycle_kedro.pipelines.population.oracle import oracle_predictions  # noqa: PLC0415
     from cycle_kedro.pipelines.population.generator import (  # noqa: PLC0415
         cycle_length_pmf,
         generate_cohort,

@@ -13,7 +13,6 @@ from cycle_kedro.pipelines.population.as_of import (
 )
 from cycle_kedro.pipelines.population.by_cycle_day import (
     evaluate_by_cycle_day,
-    score_oracle_by_cycle_day,
     summarise_by_cycle_day,
 )
 from cycle_kedro.pipelines.population.evaluation import score_posterior_skips
@@ -24,6 +23,7 @@ from cycle_kedro.pipelines.population.next_period import (
     evaluate_last_cycle,
     forecast_next_period,
 )
+from cycle_kedro.pipelines.population.oracle import score_oracle_by_cycle_day
 
 AS_OF = "2026-07-01"
 
@@ -120,10 +120,25 @@ def test_by_cycle_day_table_metrics_and_oracle(small):
     n = table.set_index(["model", "day"])["n_users"]
     assert n["skip_aware"].is_monotonic_decreasing  # fewer users still waiting each day
     assert "population.app.by_day.skip_aware.day0.mae" in metrics
-    oracle, om = score_oracle_by_cycle_day(pred, small["truth"], params["generator"])
+    oracle, om = score_oracle_by_cycle_day(
+        pred,
+        small["cycles"],
+        small["truth"],
+        params["generator"],
+        params["adherence"],
+        params["by_cycle_day"],
+    )
     day0 = oracle[(oracle["day"] == 0) & (oracle["model"] == "skip_aware")].iloc[0]
     assert 0.9 < day0["mae_ratio"] < 1.3  # the oracle knows each user's truth
     assert np.isfinite(om["population.app.by_day.oracle.day0.mae"]["value"])
+    # the learner bound knows the population, not the user: between the oracle and the model
+    bound = oracle[oracle["model"] == "population_bayes"].set_index("day")
+    assert list(bound.index) == sorted(table["day"].unique())
+    assert (bound["n_users"] == n["skip_aware"]).all()
+    assert 1.0 <= bound.loc[0, "mae_ratio"] < 1.15
+    assert 0.95 < day0["bound_ratio"] < 1.15
+    assert 0 < bound.loc[0, "best_possible_gain"] < 0.1  # day 0: little to gain over a baseline
+    assert np.isfinite(om["population.app.by_day.population_bayes.day0.mae"]["value"])
 
 
 def test_posterior_skip_detection_against_the_planted_truth(small):
