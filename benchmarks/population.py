@@ -189,11 +189,11 @@ def accuracy_rows(family: str) -> tuple[list[dict], dict]:
         scores,
         skip_aware_predictions,
     )
-    from cycle_kedro.pipelines.population.oracle import oracle_predictions  # noqa: PLC0415
     from cycle_kedro.pipelines.population.generator import (  # noqa: PLC0415
         cycle_length_pmf,
         generate_cohort,
     )
+    from cycle_kedro.pipelines.population.oracle import oracle_predictions  # noqa: PLC0415
 
     params = yaml.safe_load(PARAMS.read_text())["population"]
     cfg = params["generator"] | ACCURACY_GENERATOR | {"n_users": ACCURACY_USERS, "family": family}

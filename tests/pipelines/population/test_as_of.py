@@ -124,9 +124,9 @@ def test_by_cycle_day_table_metrics_and_oracle(small):
         pred,
         small["cycles"],
         small["truth"],
-        params["generator"],
-        params["adherence"],
-        params["by_cycle_day"],
+        generator=params["generator"],
+        adherence=params["adherence"],
+        by_day=params["by_cycle_day"],
     )
     day0 = oracle[(oracle["day"] == 0) & (oracle["model"] == "skip_aware")].iloc[0]
     assert 0.9 < day0["mae_ratio"] < 1.3  # the oracle knows each user's truth

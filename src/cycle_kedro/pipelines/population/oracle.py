@@ -23,7 +23,7 @@ from cycle_kedro.cycles import adherence as skip_model
 from cycle_kedro.tables import mlflow_metrics
 
 from . import engine
-from .by_cycle_day import scores, held_out_gaps
+from .by_cycle_day import held_out_gaps, scores
 from .generator import cycle_length_pmf, draw_prior_users
 
 PMF_FLOOR = 1e-14
@@ -153,6 +153,7 @@ def score_oracle_by_cycle_day(
     predictions: pd.DataFrame,
     cycles: pd.DataFrame,
     truth: pd.DataFrame,
+    *,
     generator: dict,
     adherence: dict,
     by_day: dict,

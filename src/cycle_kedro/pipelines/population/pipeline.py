@@ -208,14 +208,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=score_oracle_by_cycle_day,
-                inputs=[
-                    "by_cycle_day_predictions",
-                    "period_cycles",
-                    "population_truth",
-                    "params:generator",
-                    "params:adherence",
-                    "params:by_cycle_day",
-                ],
+                inputs={
+                    "predictions": "by_cycle_day_predictions",
+                    "cycles": "period_cycles",
+                    "truth": "population_truth",
+                    "generator": "params:generator",
+                    "adherence": "params:adherence",
+                    "by_day": "params:by_cycle_day",
+                },
                 outputs=["app_oracle_by_cycle_day", "app_oracle_by_cycle_day_metrics"],
                 name="score_oracle_by_cycle_day",
             ),
