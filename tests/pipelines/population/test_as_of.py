@@ -139,6 +139,12 @@ def test_by_cycle_day_table_metrics_and_oracle(small):
     assert 0.95 < day0["bound_ratio"] < 1.15
     assert 0 < bound.loc[0, "best_possible_gain"] < 0.1  # day 0: little to gain over a baseline
     assert np.isfinite(om["population.app.by_day.population_bayes.day0.mae"]["value"])
+    # the missed-start probability is 0 on day 0 and matches the planted truth on average later
+    skip = oracle[oracle["model"] == "skip_aware"].set_index("day")
+    assert skip.loc[0, "mean_p_missed"] < 1e-3 and skip.loc[0, "planted_missed_share"] < 1e-3
+    late = skip.index.max()
+    assert abs(skip.loc[late, "mean_p_missed"] - skip.loc[late, "planted_missed_share"]) < 0.15
+    assert oracle.loc[oracle["model"] == "median.keep", "mean_p_missed"].isna().all()
 
 
 def test_posterior_skip_detection_against_the_planted_truth(small):

@@ -29,8 +29,17 @@ from .as_of import held_out_users, model_options
 
 logger = logging.getLogger(__name__)
 
-PREDICTION_COLUMNS = ["day", "model", "user_id", "actual_gap", "median", "lo80", "hi80"]
-_EMPTY = dict(zip(PREDICTION_COLUMNS, ["int64", "object", "object", *["float64"] * 4], strict=True))
+PREDICTION_COLUMNS = [
+    "day",
+    "model",
+    "user_id",
+    "actual_gap",
+    "median",
+    "lo80",
+    "hi80",
+    "p_missed_start",  # the skip-aware model's P(a start came unlogged by day d); NaN for baselines
+]
+_EMPTY = dict(zip(PREDICTION_COLUMNS, ["int64", "object", "object", *["float64"] * 5], strict=True))
 
 
 def held_out_gaps(cycles: pd.DataFrame, adherence: dict):
@@ -78,6 +87,7 @@ def _frame(day, model, user_id, actual, f) -> pd.DataFrame:
     return pd.DataFrame(
         {"day": day, "model": model, "user_id": user_id, "actual_gap": actual}
         | {k: np.asarray(f[k], dtype=float) for k in ("median", "lo80", "hi80")}
+        | {"p_missed_start": np.asarray(f.get("p_missed_start", np.nan), dtype=float)}
     )
 
 
@@ -107,7 +117,12 @@ def skip_aware_predictions(
     for d in days:
         f = skip_model.forecast_as_of(state, post, np.full(len(users), d))
         sel = test & (target > d)
-        f = {"median": f["median_gap_days"], "lo80": f["lo_gap_days"], "hi80": f["hi_gap_days"]}
+        f = {
+            "median": f["median_gap_days"],
+            "lo80": f["lo_gap_days"],
+            "hi80": f["hi_gap_days"],
+            "p_missed_start": f["p_missed_start"],
+        }
         ids = users["user_id"].to_numpy()[sel]
         parts.append(_frame(d, "skip_aware", ids, target[sel], {k: v[sel] for k, v in f.items()}))
     return pd.concat(parts, ignore_index=True), target, state

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
+from scipy import sparse, special
 
 from cycle_kedro.cycles import adherence as skip_model
 from cycle_kedro.tables import mlflow_metrics
@@ -87,7 +87,28 @@ def _oracle_users(truth: pd.DataFrame, generator: dict) -> pd.DataFrame:
 
 def _from_pmf(p: pd.DataFrame, gap: np.ndarray, cycle: np.ndarray) -> pd.DataFrame:
     f = skip_model.forecast_from_pmf(gap, cycle, p["day"].to_numpy())
-    return p.assign(median=f["median_gap_days"], lo80=f["lo_gap_days"], hi80=f["hi_gap_days"])
+    return p.assign(
+        median=f["median_gap_days"],
+        lo80=f["lo_gap_days"],
+        hi80=f["hi_gap_days"],
+        p_missed_start=f["p_missed_start"],
+    )
+
+
+def _planted_missed(truth: pd.DataFrame, generator: dict, p: pd.DataFrame) -> np.ndarray:
+    """Per row of ``p``: the probability, given the planted truth, that a true start came unlogged
+    by the row's day (the first of the held-out gap's ``k = n_missed + 1`` true cycles is at most
+    ``day`` days). 0 without a missed log; else the first of ``k`` normal cycles given their sum,
+    ``N(gap / k, sd^2 (1 - 1 / k))`` (rounding and clipping left out). NaN for another family, or
+    where the truth's last gap is not the scored one."""
+    if generator.get("family", "normal") != "normal":
+        return np.full(len(p), np.nan)
+    last = truth.groupby("user_id", sort=False).tail(1).set_index("user_id").loc[p["user_id"]]
+    gap, k = last["gap_days"].to_numpy(float), last["n_missed"].to_numpy(float) + 1.0
+    sd = last["user_sd_length"].to_numpy(float) * np.sqrt(1.0 - 1.0 / k)
+    z = (p["day"].to_numpy(float) + 0.5 - gap / k) / np.where(sd > 0, sd, 1.0)
+    share = np.where(k > 1, special.ndtr(z), 0.0)
+    return np.where(gap == p["actual_gap"].to_numpy(float), share, np.nan)
 
 
 def oracle_predictions(
@@ -121,7 +142,7 @@ class _LearnerBound:
         return _from_pmf(p, self.gap[i], self.cycle[i])
 
 
-def _row(day, model, p, oracle, bound) -> dict:
+def _row(day, model, p, oracle, *, bound, planted) -> dict:
     mine, best, learner = scores(p), scores(oracle), scores(bound)
     return {
         "day": day,
@@ -136,6 +157,9 @@ def _row(day, model, p, oracle, bound) -> dict:
         "bound_mae": learner["mae"],
         "bound_coverage80": learner["coverage80"],
         "bound_ratio": mine["mae"] / learner["mae"],
+        "mean_p_missed": p["p_missed_start"].mean(),
+        "oracle_mean_p_missed": oracle["p_missed_start"].mean(),
+        "planted_missed_share": np.nanmean(planted) if np.isfinite(planted).any() else np.nan,
     }
 
 
@@ -163,7 +187,9 @@ def score_oracle_by_cycle_day(
     Rows: each (day, model) of ``predictions`` plus ``population_bayes`` (the learner bound on the
     skip-aware model's users). ``mae_ratio`` / ``bound_ratio``: MAE over the oracle's / the
     bound's; ``gain_vs_best_baseline``: ``1 - mae / best baseline MAE`` of the day
-    (``by_day.baselines``); ``best_possible_gain``: the same for the oracle.
+    (``by_day.baselines``); ``best_possible_gain``: the same for the oracle. Calibration of the
+    missed-start probability: ``mean_p_missed`` (the row's model; NaN for the baselines),
+    ``oracle_mean_p_missed`` and ``planted_missed_share`` (:func:`_planted_missed`, the truth).
     """
     users = _oracle_users(truth, generator).set_index("user_id")
     bound = _LearnerBound(cycles, generator, adherence, by_day)
@@ -172,9 +198,12 @@ def score_oracle_by_cycle_day(
         u = users.loc[p["user_id"]].reset_index()
         oracle = oracle_predictions(p, cycle_length_pmf(u, generator), u["p_missed"].to_numpy())
         learner = bound.predictions(p)
-        rows.append(_row(day, model, p, oracle, learner))
+        planted = _planted_missed(truth, generator, p)
+        rows.append(_row(day, model, p, oracle, bound=learner, planted=planted))
         if model == "skip_aware":
-            rows.append(_row(day, "population_bayes", learner, oracle, learner))
+            rows.append(
+                _row(day, "population_bayes", learner, oracle, bound=learner, planted=planted)
+            )
     table = _gains(pd.DataFrame(rows), list(by_day["baselines"]))
     table = table.sort_values(["day", "model"], ignore_index=True)
     metrics = mlflow_metrics(
@@ -194,6 +223,11 @@ def score_oracle_by_cycle_day(
             f"population.app.by_day.{r.model}.day{r.day}.{m}": getattr(r, m)
             for r in table[table["model"] == "population_bayes"].itertuples(index=False)
             for m in ("mae", "coverage80", "best_possible_gain")
+        }
+        | {
+            f"population.app.by_day.{r.model}.day{r.day}.{m}": getattr(r, m)
+            for r in table[table["model"] == "skip_aware"].itertuples(index=False)
+            for m in ("mean_p_missed", "planted_missed_share")
         }
     )
     return table, metrics
