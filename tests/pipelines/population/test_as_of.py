@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cycle_kedro.cycles.adherence import adherence_forecasts, gap_skip_probabilities
 from cycle_kedro.pipelines.population.as_of import (
     AS_OF_COLUMNS,
     add_as_of_forecasts,
@@ -183,6 +184,24 @@ def test_a_tiny_export_gets_the_fallback_family_and_no_by_day_table(small, plant
     pred = evaluate_by_cycle_day(cycles, last, family, params["adherence"], params["by_cycle_day"])
     table, metrics = summarise_by_cycle_day(pred, input_cfg)
     assert pred.empty and table.empty and not metrics
+
+
+def test_a_single_users_export_gets_the_shipped_population_prior(params, planted_log):
+    engine = {"engine": "pandas", "n_jobs": 1}
+    input_cfg = params["app"]["input"] | {"as_of": "2025-01-01", "source": "test"}
+    one = planted_log[planted_log["user_id"] == "skipper"]  # 28 28 56 29 27 84 28 28
+    kept, _ = validate_period_starts(one, input_cfg, engine)
+    cycles = build_period_cycles(kept, params["skips"], engine)
+    family = select_adherence_family(cycles, params["adherence"])
+    model = fit_skip_aware_model(cycles, family, params["adherence"])
+    prior = params["adherence"]["population_prior"]
+    assert model["n_users_fit"] == 0 and {k: model[k] for k in prior} == prior
+    p_skip = gap_skip_probabilities(cycles, model)["p_skip"].to_numpy()
+    assert (p_skip[[2, 5]] > 0.9).all() and np.delete(p_skip, [2, 5]).max() < 0.1
+    f = adherence_forecasts(cycles, model, "2024-11-18").iloc[0]  # 10 days after her last start
+    assert f["cycle_day"] == 10 and f["p_missed_start"] < 0.01
+    assert 27 <= (f["next_start"] - f["last_start"]).days <= 30
+    assert f["next_start_lo80"] < f["next_start"] < f["next_start_hi80"]
 
 
 def test_dask_cycles_give_the_same_model_and_by_day_rows(small):
