@@ -7,10 +7,12 @@ gap is longer than ``d`` (no start by day ``d``) are scored: every model's media
 interval of the gap, conditioned on ``gap > d``.
 
 The current models (``baselines``, ``<model>.<handling>`` rows of ``last_cycle_predictions``,
-which never saw the withheld start) get survival conditioning as :func:`cycle_kedro.cycles.incycle.survival_update`
-does it: their predictive is the point forecast plus the training users' residuals
-(``actual - forecast``), truncated to ``gap > d`` (at least ``min_tail`` samples kept); here
-vectorised over users. The Bayes oracle of the generated app cohort (its true per-user
+which never saw the withheld start) get survival conditioning by the truncation rule of
+:func:`cycle_kedro.cycles.incycle.survival_update`: their predictive is the point forecast plus
+the training users' residuals (``actual - forecast``), truncated to ``gap > d`` (at least
+``min_tail`` samples kept), vectorised over users. That function is not called: it answers one
+woman per call, and its point (the forecast moved by the median's shift) and conformal quantiles
+differ from the truncated sample's own median and quantiles scored here (the table would change). The Bayes oracle of the generated app cohort (its true per-user
 distribution) and the population-Bayes learner bound are in :mod:`.oracle`.
 """
 
