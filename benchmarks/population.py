@@ -21,7 +21,9 @@ statsforecast's pool or the Dask workers).
 ``--adherence`` times the skip-aware model (:mod:`cycle_kedro.cycles.adherence`) instead: per
 size, ``fit_s`` (population hyperparameters by variational EM on every user's logged gaps),
 ``posterior_s`` (every user's posterior and each gap's P(skip)) and ``forecast_s`` (the as-of
-forecasts on ``AS_OF``), from the pipeline's cycle table (cleaning and cycle building timed apart).
+forecasts on ``AS_OF``), from the pipeline's cycle table (cleaning and cycle building timed apart);
+then ``adherence_dask2``: the same fit and forecasts from a Dask parquet cycle table on a 2-worker
+LocalCluster, as the pipeline's two nodes run under ``--env dask`` (:func:`run_adherence_dask`).
 ``--adherence-accuracy`` scores it day by day against the Bayes oracle on a generated cohort
 (``ACCURACY_USERS`` users, 9% of starts unlogged on average, per-user Beta skip probability; users
 in id order alternate between training and test): the family rule and the fit see the training
@@ -169,6 +171,56 @@ def run_adherence(n_users: int) -> dict:
     }
 
 
+def run_adherence_dask(n_users: int) -> dict:
+    """The skip-aware model's fit and as-of forecasts as ``kedro run --env dask`` runs them.
+
+    The cycle table (built as in :func:`run_adherence`, not timed) is written as a Dask parquet
+    dataset (``conf/dask``'s ``period_cycles``); timed: the two nodes that read it on a 2-worker
+    LocalCluster, ``fit_skip_aware_model`` and the as-of forecasts of ``add_as_of_forecasts``
+    (each collects the cycles into pandas, as in the pipeline). Results equal the pandas engine's.
+    """
+    import tempfile  # noqa: PLC0415
+
+    import dask.dataframe as dd  # noqa: PLC0415
+
+    from cycle_kedro.cycles import adherence  # noqa: PLC0415
+    from cycle_kedro.hooks import close_dask_client, start_dask_client  # noqa: PLC0415
+    from cycle_kedro.pipelines.population import engine, periods  # noqa: PLC0415
+    from cycle_kedro.pipelines.population.as_of import fit_skip_aware_model  # noqa: PLC0415
+    from cycle_kedro.pipelines.population.generator import generate_population  # noqa: PLC0415
+
+    params = yaml.safe_load(PARAMS.read_text())["population"]
+    log, _ = generate_population(params["generator"] | {"n_users": n_users})
+    clean = periods.clean_starts(log, AS_OF, 10)
+    del log
+    kept = clean.loc[clean["reason"].isna(), ["user_id", "period_start"]]
+    del clean
+    cycles = periods.build_cycles(kept.reset_index(drop=True), params["skips"])
+    del kept
+    client = start_dask_client(DASK_CLUSTER)
+    with tempfile.TemporaryDirectory() as tmp:
+        npartitions = max(8, n_users // 25_000)
+        dd.from_pandas(cycles, npartitions=npartitions).to_parquet(tmp, write_index=False)
+        del cycles
+        t0 = time.perf_counter()
+        ddf = dd.read_parquet(tmp)
+        state = fit_skip_aware_model(ddf, {"family": "normal"}, params["adherence"])
+        t1 = time.perf_counter()
+        adherence.adherence_forecasts(engine.compute(ddf), state, AS_OF)
+        t2 = time.perf_counter()
+    close_dask_client(client)
+    return {
+        "n_users": n_users,
+        "engine": "adherence_dask2",
+        "fit_s": round(t1 - t0, 1),
+        "forecast_s": round(t2 - t1, 1),
+        "fit_forecast_s": round(t2 - t0, 1),
+        "users_per_s": round(n_users / (t2 - t0), 1),
+        "peak_main_mb": round(_peak_mb(resource.RUSAGE_SELF)),
+        "peak_child_mb": round(_peak_mb(resource.RUSAGE_CHILDREN)),
+    }
+
+
 def _split_gaps(truth: pd.DataFrame, users: pd.DataFrame):
     """Gap arrays of the generated cohort: codes in ``users`` order, train/test, held-out last gap."""
     codes = pd.Index(users["user_id"]).get_indexer(truth["user_id"])
@@ -186,7 +238,6 @@ def accuracy_rows(family: str) -> tuple[list[dict], dict]:
     """
     from cycle_kedro.cycles import adherence  # noqa: PLC0415
     from cycle_kedro.pipelines.population.by_cycle_day import (  # noqa: PLC0415
-        oracle_predictions,
         scores,
         skip_aware_predictions,
     )
@@ -194,6 +245,7 @@ def accuracy_rows(family: str) -> tuple[list[dict], dict]:
         cycle_length_pmf,
         generate_cohort,
     )
+    from cycle_kedro.pipelines.population.oracle import oracle_predictions  # noqa: PLC0415
 
     params = yaml.safe_load(PARAMS.read_text())["population"]
     cfg = params["generator"] | ACCURACY_GENERATOR | {"n_users": ACCURACY_USERS, "family": family}
@@ -279,6 +331,8 @@ def main() -> None:
     if args.one:
         if args.one[1] == "adherence":
             print(json.dumps(run_adherence(int(args.one[0]))))  # noqa: T201
+        elif args.one[1] == "adherence_dask2":
+            print(json.dumps(run_adherence_dask(int(args.one[0]))))  # noqa: T201
         else:
             print(json.dumps(run_one(int(args.one[0]), args.one[1], args.models)))  # noqa: T201
         return
@@ -287,7 +341,7 @@ def main() -> None:
         return
     sizes = [*args.sizes, *([1_000_000] if args.include_1m else [])]
     if args.adherence:
-        args.engines = ["adherence"]
+        args.engines = ["adherence", "adherence_dask2"]
     rows = []
     for n in sizes:
         for name in args.engines:
@@ -300,10 +354,10 @@ def main() -> None:
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # noqa: T201
     if not rows:
         return
-    cols = list(rows[0])
+    cols = list(dict.fromkeys(c for r in rows for c in r))
     print(" | ".join(cols))  # noqa: T201
     for r in rows:
-        print(" | ".join(str(r[c]) for c in cols))  # noqa: T201
+        print(" | ".join(str(r.get(c, "")) for c in cols))  # noqa: T201
     _print_ratios(rows, sizes)
 
 

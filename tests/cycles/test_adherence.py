@@ -89,6 +89,16 @@ def test_survival_conditioning_never_moves_a_forecast_earlier():
     assert missed[0].max() < 1e-3 and missed[-1].min() > 0.9
 
 
+def test_missed_start_probability_is_0_on_day_0_and_near_1_long_after_her_cycle():
+    regular = [28, 29, 27, 28, 28, 29, 28, 27, 28, 29, 28, 28]
+    lengths, codes = _users(regular, [28, 30])  # a long, tight history and a short one
+    state = _state()
+    post, _ = ad.adherence_posterior(state, lengths, codes, 2)
+    p = {d: ad.forecast_as_of(state, post, np.full(2, d))["p_missed_start"] for d in (0, 45, 1000)}
+    assert p[0].max() < 1e-6
+    assert p[45].min() > 0.999 and p[1000].min() > 0.999  # weeks or years: she missed a log
+
+
 # ---------------------------------------------------------------- references
 def _reference_posterior(x, state, rounds=200):
     """Plain per-user loops: each gap's q(s) from her other gaps (Beta-geometric x Student-t)."""

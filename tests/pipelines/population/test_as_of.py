@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cycle_kedro.cycles.adherence import adherence_forecasts, gap_skip_probabilities
 from cycle_kedro.pipelines.population.as_of import (
     AS_OF_COLUMNS,
     add_as_of_forecasts,
@@ -13,7 +14,6 @@ from cycle_kedro.pipelines.population.as_of import (
 )
 from cycle_kedro.pipelines.population.by_cycle_day import (
     evaluate_by_cycle_day,
-    score_oracle_by_cycle_day,
     summarise_by_cycle_day,
 )
 from cycle_kedro.pipelines.population.evaluation import score_posterior_skips
@@ -24,6 +24,7 @@ from cycle_kedro.pipelines.population.next_period import (
     evaluate_last_cycle,
     forecast_next_period,
 )
+from cycle_kedro.pipelines.population.oracle import score_oracle_by_cycle_day
 
 AS_OF = "2026-07-01"
 
@@ -120,10 +121,31 @@ def test_by_cycle_day_table_metrics_and_oracle(small):
     n = table.set_index(["model", "day"])["n_users"]
     assert n["skip_aware"].is_monotonic_decreasing  # fewer users still waiting each day
     assert "population.app.by_day.skip_aware.day0.mae" in metrics
-    oracle, om = score_oracle_by_cycle_day(pred, small["truth"], params["generator"])
+    oracle, om = score_oracle_by_cycle_day(
+        pred,
+        small["cycles"],
+        small["truth"],
+        generator=params["generator"],
+        adherence=params["adherence"],
+        by_day=params["by_cycle_day"],
+    )
     day0 = oracle[(oracle["day"] == 0) & (oracle["model"] == "skip_aware")].iloc[0]
     assert 0.9 < day0["mae_ratio"] < 1.3  # the oracle knows each user's truth
     assert np.isfinite(om["population.app.by_day.oracle.day0.mae"]["value"])
+    # the learner bound knows the population, not the user: between the oracle and the model
+    bound = oracle[oracle["model"] == "population_bayes"].set_index("day")
+    assert list(bound.index) == sorted(table["day"].unique())
+    assert (bound["n_users"] == n["skip_aware"]).all()
+    assert 1.0 <= bound.loc[0, "mae_ratio"] < 1.15
+    assert 0.95 < day0["bound_ratio"] < 1.15
+    assert 0 < bound.loc[0, "best_possible_gain"] < 0.1  # day 0: little to gain over a baseline
+    assert np.isfinite(om["population.app.by_day.population_bayes.day0.mae"]["value"])
+    # the missed-start probability is 0 on day 0 and matches the planted truth on average later
+    skip = oracle[oracle["model"] == "skip_aware"].set_index("day")
+    assert skip.loc[0, "mean_p_missed"] < 1e-3 and skip.loc[0, "planted_missed_share"] < 1e-3
+    late = skip.index.max()
+    assert abs(skip.loc[late, "mean_p_missed"] - skip.loc[late, "planted_missed_share"]) < 0.15
+    assert oracle.loc[oracle["model"] == "median.keep", "mean_p_missed"].isna().all()
 
 
 def test_posterior_skip_detection_against_the_planted_truth(small):
@@ -162,6 +184,24 @@ def test_a_tiny_export_gets_the_fallback_family_and_no_by_day_table(small, plant
     pred = evaluate_by_cycle_day(cycles, last, family, params["adherence"], params["by_cycle_day"])
     table, metrics = summarise_by_cycle_day(pred, input_cfg)
     assert pred.empty and table.empty and not metrics
+
+
+def test_a_single_users_export_gets_the_shipped_population_prior(params, planted_log):
+    engine = {"engine": "pandas", "n_jobs": 1}
+    input_cfg = params["app"]["input"] | {"as_of": "2025-01-01", "source": "test"}
+    one = planted_log[planted_log["user_id"] == "skipper"]  # 28 28 56 29 27 84 28 28
+    kept, _ = validate_period_starts(one, input_cfg, engine)
+    cycles = build_period_cycles(kept, params["skips"], engine)
+    family = select_adherence_family(cycles, params["adherence"])
+    model = fit_skip_aware_model(cycles, family, params["adherence"])
+    prior = params["adherence"]["population_prior"]
+    assert model["n_users_fit"] == 0 and {k: model[k] for k in prior} == prior
+    p_skip = gap_skip_probabilities(cycles, model)["p_skip"].to_numpy()
+    assert (p_skip[[2, 5]] > 0.9).all() and np.delete(p_skip, [2, 5]).max() < 0.1
+    f = adherence_forecasts(cycles, model, "2024-11-18").iloc[0]  # 10 days after her last start
+    assert f["cycle_day"] == 10 and f["p_missed_start"] < 0.01
+    assert 27 <= (f["next_start"] - f["last_start"]).days <= 30
+    assert f["next_start_lo80"] < f["next_start"] < f["next_start_hi80"]
 
 
 def test_dask_cycles_give_the_same_model_and_by_day_rows(small):

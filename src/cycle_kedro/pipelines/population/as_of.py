@@ -79,9 +79,35 @@ def select_adherence_family(cycles: pd.DataFrame, adherence: dict) -> dict:
     return {"family": family, "rule": "select_family on training users", "scores": scores}
 
 
+def _prior_state(adherence: dict) -> dict:
+    """The model state of ``population.adherence.population_prior`` (no fit: ``n_users_fit`` 0)."""
+    prior = adherence["population_prior"]
+    opts = skip_model.DEFAULT_OPTIONS | model_options(adherence, prior["family"])
+    return {
+        "family": prior["family"],
+        "typical_days": float(prior["typical_days"]),
+        **{k: float(prior[k]) for k in ("m0", "kappa0", "a0", "b0", "alpha", "beta")},
+        "options": opts,
+        "n_users_fit": 0,
+        "n_gaps_fit": 0,
+        "fit_rounds_run": 0,
+    }
+
+
 def fit_skip_aware_model(cycles: pd.DataFrame, family: dict, adherence: dict) -> dict:
-    """Fit the skip-aware model's population hyperparameters on every user's logged gaps."""
-    _, codes, lengths = skip_model.user_gaps(engine.compute(cycles))
+    """Fit the skip-aware model's population hyperparameters on every user's logged gaps.
+
+    A cohort with fewer than ``min_training_users`` users with 2+ gaps (one user's export) cannot
+    fit a population: it gets ``population_prior`` (fitted on the generated app cohort).
+    """
+    users, codes, lengths = skip_model.user_gaps(engine.compute(cycles))
+    if (users["n_gaps"] >= 2).sum() < int(adherence["min_training_users"]):
+        logger.info(
+            "Skip-aware model: %d users with 2+ gaps, too few to fit; population prior (%s)",
+            int((users["n_gaps"] >= 2).sum()),
+            adherence["population_prior"]["family"],
+        )
+        return _plain(_prior_state(adherence))
     state = skip_model.fit_adherence_model(
         lengths, codes, model_options(adherence, family["family"])
     )

@@ -7,11 +7,13 @@ gap is longer than ``d`` (no start by day ``d``) are scored: every model's media
 interval of the gap, conditioned on ``gap > d``.
 
 The current models (``baselines``, ``<model>.<handling>`` rows of ``last_cycle_predictions``,
-which never saw the withheld start) get survival conditioning as :func:`cycle_kedro.cycles.incycle.survival_update`
-does it: their predictive is the point forecast plus the training users' residuals
-(``actual - forecast``), truncated to ``gap > d`` (at least ``min_tail`` samples kept); here
-vectorised over users. The Bayes oracle of the generated app cohort (its true per-user
-distribution) is :func:`score_oracle_by_cycle_day`.
+which never saw the withheld start) get survival conditioning by the truncation rule of
+:func:`cycle_kedro.cycles.incycle.survival_update`: their predictive is the point forecast plus
+the training users' residuals (``actual - forecast``), truncated to ``gap > d`` (at least
+``min_tail`` samples kept), vectorised over users. That function is not called: it answers one
+woman per call, and its point (the forecast moved by the median's shift) and conformal quantiles
+differ from the truncated sample's own median and quantiles scored here (the table would change). The Bayes oracle of the generated app cohort (its true per-user
+distribution) and the population-Bayes learner bound are in :mod:`.oracle`.
 """
 
 from __future__ import annotations
@@ -29,11 +31,20 @@ from .as_of import held_out_users, model_options
 
 logger = logging.getLogger(__name__)
 
-PREDICTION_COLUMNS = ["day", "model", "user_id", "actual_gap", "median", "lo80", "hi80"]
-_EMPTY = dict(zip(PREDICTION_COLUMNS, ["int64", "object", "object", *["float64"] * 4], strict=True))
+PREDICTION_COLUMNS = [
+    "day",
+    "model",
+    "user_id",
+    "actual_gap",
+    "median",
+    "lo80",
+    "hi80",
+    "p_missed_start",  # the skip-aware model's P(a start came unlogged by day d); NaN for baselines
+]
+_EMPTY = dict(zip(PREDICTION_COLUMNS, ["int64", "object", "object", *["float64"] * 5], strict=True))
 
 
-def _split(cycles: pd.DataFrame, adherence: dict):
+def held_out_gaps(cycles: pd.DataFrame, adherence: dict):
     """Gap arrays with the test users' last gap marked; training users never held out."""
     users, codes, x = skip_model.user_gaps(cycles)
     test = held_out_users(users["user_id"], adherence).to_numpy()
@@ -78,6 +89,7 @@ def _frame(day, model, user_id, actual, f) -> pd.DataFrame:
     return pd.DataFrame(
         {"day": day, "model": model, "user_id": user_id, "actual_gap": actual}
         | {k: np.asarray(f[k], dtype=float) for k in ("median", "lo80", "hi80")}
+        | {"p_missed_start": np.asarray(f.get("p_missed_start", np.nan), dtype=float)}
     )
 
 
@@ -107,7 +119,12 @@ def skip_aware_predictions(
     for d in days:
         f = skip_model.forecast_as_of(state, post, np.full(len(users), d))
         sel = test & (target > d)
-        f = {"median": f["median_gap_days"], "lo80": f["lo_gap_days"], "hi80": f["hi_gap_days"]}
+        f = {
+            "median": f["median_gap_days"],
+            "lo80": f["lo_gap_days"],
+            "hi80": f["hi_gap_days"],
+            "p_missed_start": f["p_missed_start"],
+        }
         ids = users["user_id"].to_numpy()[sel]
         parts.append(_frame(d, "skip_aware", ids, target[sel], {k: v[sel] for k, v in f.items()}))
     return pd.concat(parts, ignore_index=True), target, state
@@ -121,7 +138,7 @@ def evaluate_by_cycle_day(
     by_day: dict,
 ) -> pd.DataFrame:
     """Per test user, day and model: the withheld gap and the conditioned median / 80% interval."""
-    users, codes, x, test, held = _split(engine.compute(cycles), adherence)
+    users, codes, x, test, held = held_out_gaps(engine.compute(cycles), adherence)
     n_train = int((~test & (users["n_gaps"] >= 2).to_numpy()).sum())
     if n_train < int(adherence["min_training_users"]) or not held.any():
         logger.info(
@@ -187,67 +204,6 @@ def summarise_by_cycle_day(
             f"population.{cohort}.by_day.{r.model}.day{r.day}.{m}": getattr(r, m)
             for r in table.itertuples(index=False)
             for m in ("n_users", "mae", "rmse", "median_ae", "coverage80")
-        }
-    )
-    return table, metrics
-
-
-def _oracle_users(truth: pd.DataFrame, generator: dict) -> pd.DataFrame:
-    if generator.get("p_missed_concentration") is not None:
-        raise ValueError("the oracle needs each user's skip probability: not in population_truth")
-    u = truth.groupby("user_id", sort=True)[["user_mean_length", "user_sd_length"]].first()
-    return pd.DataFrame(
-        {
-            "user_id": u.index,
-            "mean_length": u["user_mean_length"].to_numpy(),
-            "sd_length": u["user_sd_length"].to_numpy(),
-            "p_missed": float(generator["p_missed_log"]),
-        }
-    )
-
-
-def oracle_predictions(
-    p: pd.DataFrame, cycle_pmf: np.ndarray, p_missed: np.ndarray
-) -> pd.DataFrame:
-    """``p``'s rows (one day) with the Bayes oracle's median / interval: the true distribution."""
-    gap = skip_model.logged_gap_pmf(cycle_pmf, p_missed)
-    f = skip_model.forecast_from_pmf(gap, cycle_pmf, p["day"].to_numpy())
-    return p.assign(median=f["median_gap_days"], lo80=f["lo_gap_days"], hi80=f["hi_gap_days"])
-
-
-def score_oracle_by_cycle_day(
-    predictions: pd.DataFrame, truth: pd.DataFrame, generator: dict
-) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
-    """The Bayes oracle (true per-user distribution) on the same users and days; every model's MAE ratio."""
-    from .generator import cycle_length_pmf  # noqa: PLC0415
-
-    users = _oracle_users(truth, generator)
-    rows = []
-    for (day, model), p in predictions.groupby(["day", "model"], sort=True):
-        u = users.set_index("user_id").loc[p["user_id"]].reset_index()
-        o = oracle_predictions(p, cycle_length_pmf(u, generator), u["p_missed"].to_numpy())
-        mine, best = scores(p), scores(o)
-        rows.append(
-            {
-                "day": day,
-                "model": model,
-                "n_users": int(len(p)),
-                "mae": mine["mae"],
-                "oracle_mae": best["mae"],
-                "oracle_rmse": best["rmse"],
-                "oracle_coverage80": best["coverage80"],
-                "mae_ratio": mine["mae"] / best["mae"],
-            }
-        )
-    table = pd.DataFrame(rows)
-    metrics = mlflow_metrics(
-        {
-            f"population.app.by_day.{r.model}.day{r.day}.oracle_ratio": r.mae_ratio
-            for r in table.itertuples(index=False)
-        }
-        | {
-            f"population.app.by_day.oracle.day{r.day}.mae": r.oracle_mae
-            for r in table[table["model"] == "skip_aware"].itertuples(index=False)
         }
     )
     return table, metrics

@@ -24,7 +24,8 @@ Returns the log (``user_id``, ``period_start`` as ISO text, rows shuffled) and t
 per logged gap: ``user_id``, ``cycle_start`` (date), ``gap_days``, ``n_missed`` (true number of
 unlogged starts inside the gap; > 0 is a skip), ``user_mean_length``, ``user_sd_length``.
 :func:`generate_cohort` also returns each user's true parameters, and :func:`cycle_length_pmf`
-turns them into her true cycle-length distribution (for a Bayes oracle).
+turns them into her true cycle-length distribution (for a Bayes oracle); :func:`draw_prior_users`
+draws parameters from the same prior (for the population-Bayes learner bound).
 """
 
 from __future__ import annotations
@@ -68,18 +69,32 @@ def _true_lengths(rng, mean, sd, shape, cfg: dict) -> np.ndarray:
     raise ValueError(f"population.generator.family must be one of {FAMILIES}, got {family!r}")
 
 
+def _user_draws(rng: np.random.Generator, n: int, cfg: dict):
+    """``n`` users' mean and SD of cycle length and probability of a missed log (the prior)."""
+    mean = np.clip(rng.normal(cfg["mean_length_days"], cfg["between_user_sd_days"], n), 21.0, 45.0)
+    sd = np.exp(rng.normal(np.log(cfg["within_user_sd_days"]), cfg["within_user_sd_log_sd"], n))
+    p_missed = np.full(n, float(cfg["p_missed_log"]))
+    if cfg.get("p_missed_concentration") is not None:
+        c, p = float(cfg["p_missed_concentration"]), float(cfg["p_missed_log"])
+        p_missed = np.minimum(rng.beta(c * p, c * (1.0 - p), n), P_MISSED_CAP)
+    return mean, sd, p_missed
+
+
+def draw_prior_users(cfg: dict, n_draws: int, seed: int) -> pd.DataFrame:
+    """``n_draws`` users' true parameters (``USER_COLUMNS``) from the generator's prior, seeded."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"draw{i}" for i in range(n_draws)], dtype=object)
+    return _users(ids, *_user_draws(rng, n_draws, cfg), cfg)
+
+
 def _block(
     rng: np.random.Generator, first: int, n: int, cfg: dict
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     max_starts = int(cfg["max_starts"])
     width = 2 * max_starts + 16  # true cycles drawn per user; enough for 24 logs at p_miss <= 0.3
-    mean = np.clip(rng.normal(cfg["mean_length_days"], cfg["between_user_sd_days"], n), 21.0, 45.0)
-    sd = np.exp(rng.normal(np.log(cfg["within_user_sd_days"]), cfg["within_user_sd_log_sd"], n))
-    p_missed = np.full(n, float(cfg["p_missed_log"]))
     if cfg.get("p_missed_concentration") is not None:
         width = 4 * max_starts + 32  # enough for 24 logs at p_miss <= P_MISSED_CAP
-        c, p = float(cfg["p_missed_concentration"]), float(cfg["p_missed_log"])
-        p_missed = np.minimum(rng.beta(c * p, c * (1.0 - p), n), P_MISSED_CAP)
+    mean, sd, p_missed = _user_draws(rng, n, cfg)
     true_len = _true_lengths(rng, mean, sd, (n, width), cfg)
     true_len = np.clip(true_len, cfg["min_cycle_days"], cfg["max_cycle_days"])
     logged = rng.random((n, width)) >= p_missed[:, None]

@@ -9,10 +9,11 @@ dates. With your own export, run only ``--namespaces=population.app``. Parameter
 from kedro.pipeline import Node, Pipeline
 
 from .as_of import add_as_of_forecasts, fit_skip_aware_model, select_adherence_family
-from .by_cycle_day import evaluate_by_cycle_day, score_oracle_by_cycle_day, summarise_by_cycle_day
+from .by_cycle_day import evaluate_by_cycle_day, summarise_by_cycle_day
 from .evaluation import score_posterior_skips, score_skip_flags, summarise_evaluation
 from .intake import build_user_lookup, validate_period_starts
 from .next_period import build_period_cycles, evaluate_last_cycle, forecast_next_period
+from .oracle import score_oracle_by_cycle_day
 from .plots import (
     plot_error_by_n_cycles,
     plot_interval_coverage,
@@ -207,7 +208,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=score_oracle_by_cycle_day,
-                inputs=["by_cycle_day_predictions", "population_truth", "params:generator"],
+                inputs={
+                    "predictions": "by_cycle_day_predictions",
+                    "cycles": "period_cycles",
+                    "truth": "population_truth",
+                    "generator": "params:generator",
+                    "adherence": "params:adherence",
+                    "by_day": "params:by_cycle_day",
+                },
                 outputs=["app_oracle_by_cycle_day", "app_oracle_by_cycle_day_metrics"],
                 name="score_oracle_by_cycle_day",
             ),
