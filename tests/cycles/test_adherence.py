@@ -99,6 +99,22 @@ def test_missed_start_probability_is_0_on_day_0_and_near_1_long_after_her_cycle(
     assert p[45].min() > 0.999 and p[1000].min() > 0.999  # weeks or years: she missed a log
 
 
+def test_years_of_silence_give_finite_forecasts_after_today_without_underflow():
+    """Far into a silence the skip-count weights underflow (a study cohort's prior: hundreds of
+    skips are all but impossible); relative weights keep every answer finite and after today."""
+    lengths, codes = _users([28, 29, 27, 28, 30], [31, 29])
+    post, _ = ad.adherence_posterior(_state(), lengths, codes, 2)
+    rare = _state(alpha=0.05, beta=8000.0)  # a study cohort: almost never a missed log
+    post_rare, _ = ad.adherence_posterior(rare, lengths, codes, 2)
+    with np.errstate(divide="raise", invalid="raise"):  # no 0/0, no log(0) reaches an answer
+        for state, p in ((_state(), post), (rare, post_rare)):
+            for d in (0, 40, 700, 5000):
+                f = ad.forecast_as_of(state, p, np.full(2, d))
+                for key in ad.FORECAST_KEYS:
+                    assert np.isfinite(f[key]).all(), (d, key)
+                assert (f["lo_gap_days"] > d).all() and (f["hi_gap_days"] <= d + 512).all()
+
+
 # ---------------------------------------------------------------- references
 def _reference_posterior(x, state, rounds=200):
     """Plain per-user loops: each gap's q(s) from her other gaps (Beta-geometric x Student-t)."""

@@ -478,8 +478,14 @@ class _Predictive:
         self.df = 2.0 * post.a
         lb = special.betaln(post.alpha, post.beta)[:, None]
         s = k - 1
-        self.p_s = np.exp(special.betaln(post.alpha[:, None] + s, post.beta[:, None] + 1) - lb)
-        self.tail = np.exp(special.betaln(post.alpha + k_lo + n_comp - 1, post.beta) - lb[:, 0])
+        log_ps = special.betaln(post.alpha[:, None] + s, post.beta[:, None] + 1) - lb
+        # each user's weights relative to her largest one: far into a silence (hundreds of skip
+        # counts) the weights underflow, their ratios do not. Every mixture sum below is on this
+        # scale; multiply by exp(log_scale) for probabilities.
+        self.log_scale = log_ps.max(1, initial=-np.inf) if n_comp else np.zeros(len(k_lo))
+        self.p_s = np.exp(log_ps - self.log_scale[:, None])
+        log_tail = special.betaln(post.alpha + k_lo + n_comp - 1, post.beta) - lb[:, 0]
+        self.tail = np.exp(log_tail - self.log_scale)
         self._table: _TCdf | None = None
 
     def _t(self, g: np.ndarray) -> np.ndarray:
@@ -487,7 +493,7 @@ class _Predictive:
         return ((edge if self.family == "normal" else np.log(edge)) - self.loc) / self.scale
 
     def mixture_cdf(self, g: np.ndarray, exact: bool = True) -> np.ndarray:
-        """``sum_s P(s) P(G_s <= g)`` over the window (whole days)."""
+        """``sum_s P(s) P(G_s <= g)`` over the window (whole days), on the ``log_scale``."""
         t = self._t(np.asarray(g, dtype=float))
         if exact:
             cdf = special.stdtr(self.df[:, None], t)
@@ -501,15 +507,16 @@ class _Predictive:
         return (self.p_s * special.stdtr(self.df[:, None], -t)).sum(1) + self.tail
 
 
-def _survival_below_window(state, post: AdherencePosterior, k_lo: np.ndarray, g: np.ndarray):
-    """``sum P(s) P(G_s > g)`` over the true-cycle counts ``1 .. k_lo - 1`` left out of the window."""
+def _log_survival_below_window(state, post: AdherencePosterior, k_lo: np.ndarray, g: np.ndarray):
+    """``log sum P(s) P(G_s > g)`` over the true-cycle counts ``1 .. k_lo - 1`` left out of the window."""
     n_low = int(k_lo.max(initial=1)) - 1
     if n_low <= 0:
-        return np.zeros(len(k_lo))
+        return np.full(len(k_lo), -np.inf)
     low = _Predictive(state, post, np.ones_like(k_lo), n_low)
     below = np.arange(1, n_low + 1)[None, :] < k_lo[:, None]
     t = low._t(np.asarray(g, dtype=float))
-    return (below * low.p_s * special.stdtr(low.df[:, None], -t)).sum(1)
+    with np.errstate(divide="ignore"):
+        return np.log((below * low.p_s * special.stdtr(low.df[:, None], -t)).sum(1)) + low.log_scale
 
 
 def _single_cycle_survival(state, post: AdherencePosterior, g: np.ndarray) -> np.ndarray:
@@ -595,8 +602,12 @@ def forecast_as_of(
     out = {"cycle_day": day.astype(float), **_summaries(cond_table, day, opts)}
     # P(first true cycle > d) <= P(no logged start by d) holds only with every skip count in the sum: the
     # counts below the window (negligible for the quantiles) can hold most of the first cycle's tail
-    surv_all = surv + _survival_below_window(state, post, k_lo, day)
-    out["p_missed_start"] = np.clip(1.0 - _single_cycle_survival(state, post, day) / surv_all, 0, 1)
+    with np.errstate(divide="ignore"):
+        log_surv_all = np.logaddexp(
+            np.log(surv) + pred.log_scale, _log_survival_below_window(state, post, k_lo, day)
+        )
+        log_single = np.log(_single_cycle_survival(state, post, day))
+    out["p_missed_start"] = np.clip(1.0 - np.exp(log_single - log_surv_all), 0, 1)
     soon = pred.mixture_cdf(day + int(opts["soon_days"]))
     out["p_start_soon"] = np.clip((soon - f_day) / surv, 0.0, 1.0)
     return out
@@ -609,7 +620,7 @@ def predictive_log_pmf(state: dict[str, Any], post: AdherencePosterior, gap) -> 
     n_comp = int(opts["forecast_components"])
     pred = _Predictive(state, post, _component_start(state, post, g, n_comp), n_comp)
     p = pred.mixture_cdf(g) - pred.mixture_cdf(g - 1)
-    return np.log(np.maximum(p, 1e-300))
+    return np.log(np.maximum(p, 1e-300)) + pred.log_scale
 
 
 # --------------------------------------------------------------------------- known distribution
