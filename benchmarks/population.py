@@ -125,9 +125,8 @@ def run_one(n_users: int, engine_name: str, models: list[str]) -> dict:
     }
 
 
-def run_adherence(n_users: int) -> dict:
-    """Time the skip-aware model's fit and as-of forecasts for one size in this process."""
-    from cycle_kedro.cycles import adherence  # noqa: PLC0415
+def _app_cycles(n_users: int):
+    """The generated app cohort's kept cycles, and the seconds to generate and to clean them."""
     from cycle_kedro.pipelines.population import periods  # noqa: PLC0415
     from cycle_kedro.pipelines.population.generator import generate_population  # noqa: PLC0415
 
@@ -141,8 +140,14 @@ def run_adherence(n_users: int) -> dict:
     kept = clean.loc[clean["reason"].isna(), ["user_id", "period_start"]]
     del clean
     cycles = periods.build_cycles(kept.reset_index(drop=True), params["skips"])
-    del kept
-    t_clean = time.perf_counter() - t0
+    return cycles, t_gen, time.perf_counter() - t0
+
+
+def run_adherence(n_users: int) -> dict:
+    """Time the skip-aware model's fit and as-of forecasts for one size in this process."""
+    from cycle_kedro.cycles import adherence  # noqa: PLC0415
+
+    cycles, t_gen, t_clean = _app_cycles(n_users)
     t0 = time.perf_counter()
     users, codes, lengths = adherence.user_gaps(cycles)
     t1 = time.perf_counter()
@@ -185,18 +190,11 @@ def run_adherence_dask(n_users: int) -> dict:
 
     from cycle_kedro.cycles import adherence  # noqa: PLC0415
     from cycle_kedro.hooks import close_dask_client, start_dask_client  # noqa: PLC0415
-    from cycle_kedro.pipelines.population import engine, periods  # noqa: PLC0415
+    from cycle_kedro.pipelines.population import engine  # noqa: PLC0415
     from cycle_kedro.pipelines.population.as_of import fit_skip_aware_model  # noqa: PLC0415
-    from cycle_kedro.pipelines.population.generator import generate_population  # noqa: PLC0415
 
     params = yaml.safe_load(PARAMS.read_text())["population"]
-    log, _ = generate_population(params["generator"] | {"n_users": n_users})
-    clean = periods.clean_starts(log, AS_OF, 10)
-    del log
-    kept = clean.loc[clean["reason"].isna(), ["user_id", "period_start"]]
-    del clean
-    cycles = periods.build_cycles(kept.reset_index(drop=True), params["skips"])
-    del kept
+    cycles, _, _ = _app_cycles(n_users)
     client = start_dask_client(DASK_CLUSTER)
     with tempfile.TemporaryDirectory() as tmp:
         npartitions = max(8, n_users // 25_000)

@@ -16,16 +16,15 @@ def test_stem_joins_word_forms():
     assert gating.stem("periods") == gating.stem("period")
 
 
+WEIGHTS = {"preeclampsia": 3.0, "blood": 1.0, "pressure": 1.0}
+PASSAGES = [
+    {"focus": "preeclampsia", "question": "What is preeclampsia?", "text": "High blood pressure."},
+    {"focus": "Anemia", "question": "What is anemia?", "text": "Low blood counts."},
+]
+
+
 def test_confidence_hand_computed():
-    weights = {"preeclampsia": 3.0, "blood": 1.0, "pressure": 1.0}
-    passages = [
-        {
-            "focus": "preeclampsia",
-            "question": "What is preeclampsia?",
-            "text": "High blood pressure.",
-        },
-        {"focus": "Anemia", "question": "What is anemia?", "text": "Low blood counts."},
-    ]
+    weights, passages = WEIGHTS, PASSAGES
     # content words: blood (1), pressure (1), up (unseen: the largest weight, 3), preeclampsia (3);
     # the first passage holds blood, pressure, preeclampsia: (1 + 1 + 3) / 8
     question = "My blood pressure is up, is it preeclampsia?"
@@ -83,15 +82,7 @@ def test_the_default_system_rule():
 
 
 def test_focus_match_hand_computed():
-    weights = {"preeclampsia": 3.0, "blood": 1.0, "pressure": 1.0}
-    passages = [
-        {
-            "focus": "preeclampsia",
-            "question": "What is preeclampsia?",
-            "text": "High blood pressure.",
-        },
-        {"focus": "Anemia", "question": "What is anemia?", "text": "Low blood counts."},
-    ]
+    weights, passages = WEIGHTS, PASSAGES
     # content words: blood (1), pressure (1), up (unseen: 3), preeclampsia (3); the first passage's
     # focus and question hold only preeclampsia: 3 / 8 (its text, blood pressure, does not count)
     question = "My blood pressure is up, is it preeclampsia?"
