@@ -127,6 +127,7 @@ def test_skip_aware_columns_are_the_adherence_models_answer_on_her_cycle_day(cyc
     np.testing.assert_array_equal(out["skip_aware_start_day"], want["median_gap_days"] + 1)
     np.testing.assert_array_equal(out["skip_aware_start_day_upper_80"], want["hi_gap_days"] + 1)
     np.testing.assert_allclose(out["p_missed_start"], want["p_missed_start"])
-    assert (out["skip_aware_start_day_lower_80"] > out["days_since_start"]).all()  # never before today
+    # never before today
+    assert (out["skip_aware_start_day_lower_80"] > out["days_since_start"]).all()
     without = predict_next({**state, "skip_aware": None}, history)
     assert list(without.columns) == list(FORECAST_COLUMNS)
