@@ -39,6 +39,7 @@ from cycle_kedro.pseudonyms import content_order
 from cycle_kedro.schemas import CYCLES, MAX_CYCLE_DAYS
 from cycle_kedro.validation import DataValidationError
 
+from .adherence import adherence_posterior, forecast_as_of
 from .baselines import (
     BASELINE_MODELS,
     estimate_shrinkage_k,
@@ -48,7 +49,6 @@ from .baselines import (
 )
 from .contracts import NEXT_CYCLE_COLUMNS
 from .explain import explain_forecast
-from .adherence import adherence_posterior, forecast_as_of
 from .incycle import INCYCLE_FIELDS, fit_incycle_state, forecast_current_cycle
 from .intervals import conformal_offsets, interval_band
 
