@@ -194,16 +194,25 @@ def score_oracle_by_cycle_day(
     users = _oracle_users(truth, generator).set_index("user_id")
     bound = _LearnerBound(cycles, generator, adherence, by_day)
     rows = []
-    for (day, model), p in predictions.groupby(["day", "model"], sort=True):
-        u = users.loc[p["user_id"]].reset_index()
-        oracle = oracle_predictions(p, cycle_length_pmf(u, generator), u["p_missed"].to_numpy())
-        learner = bound.predictions(p)
-        planted = _planted_missed(truth, generator, p)
-        rows.append(_row(day, model, p, oracle, bound=learner, planted=planted))
-        if model == "skip_aware":
-            rows.append(
-                _row(day, "population_bayes", learner, oracle, bound=learner, planted=planted)
-            )
+    for day, on_day in predictions.groupby("day", sort=True):
+        # the oracle, the bound and the truth depend on the user and the day, not on the model:
+        # computed once per day for its users, then read in each model's row order
+        first = on_day.drop_duplicates("user_id").reset_index(drop=True)
+        u = users.loc[first["user_id"]].reset_index()
+        day_oracle = oracle_predictions(
+            first, cycle_length_pmf(u, generator), u["p_missed"].to_numpy()
+        )
+        day_learner = bound.predictions(first)
+        day_planted = _planted_missed(truth, generator, first)
+        where = pd.Index(first["user_id"])
+        for model, p in on_day.groupby("model", sort=True):
+            i = where.get_indexer(p["user_id"])
+            oracle, learner, planted = day_oracle.iloc[i], day_learner.iloc[i], day_planted[i]
+            rows.append(_row(day, model, p, oracle, bound=learner, planted=planted))
+            if model == "skip_aware":
+                rows.append(
+                    _row(day, "population_bayes", learner, oracle, bound=learner, planted=planted)
+                )
     table = _gains(pd.DataFrame(rows), list(by_day["baselines"]))
     table = table.sort_values(["day", "model"], ignore_index=True)
     metrics = mlflow_metrics(
