@@ -12,14 +12,6 @@ and a message naming the column, and is stopped by its process group in ``finall
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -40,7 +32,7 @@ from cycle_kedro.pipelines.forecasting.folds import attach_cycle_details, prepar
 from cycle_kedro.pipelines.forecasting.model_selection import select_cohort_model
 from cycle_kedro.pipelines.forecasting.models import predict_baselines
 from cycle_kedro.pipelines.forecasting.next_cycle import forecast_next_cycle
-from tests.http_client import free_port, post_frame
+from tests.http_client import mlflow_model_server, post_frame
 
 from ...conftest import in_project_copy, load_params
 
@@ -69,43 +61,9 @@ def trained(tmp_path_factory):
 def server(trained):
     """``mlflow models serve -m models:/cycle_forecaster/latest`` on a free port; its base URL."""
     uri = f"sqlite:///{trained / 'mlflow.db'}"
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": uri,
-        "MLFLOW_REGISTRY_URI": uri,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    port = free_port()
-    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL}/latest"]
-    cmd += ["--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
-    log = (trained / "serve.log").open("w")
-    proc = subprocess.Popen(cmd, cwd=trained, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/ping", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"mlflow models serve did not start:\n{(trained / 'serve.log').read_text()[-3000:]}"
-                )
-            time.sleep(0.5)
+    with mlflow_model_server(f"models:/{MODEL}/latest", uri, trained, trained / "serve.log",
+                             start_timeout=90) as base:  # fmt: skip
         yield base
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

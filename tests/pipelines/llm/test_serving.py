@@ -11,13 +11,6 @@ rejects an empty or over-long question with a 400, and is stopped by its process
 from __future__ import annotations
 
 import math
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +18,7 @@ import pytest
 import yaml
 
 from cycle_kedro.assistant import SYSTEMS, answer, model_of, retrieval, system_models
-from tests.http_client import free_port, post_frame
+from tests.http_client import mlflow_model_server, post_frame
 
 mlflow = pytest.importorskip("mlflow")
 pytest.importorskip("peft")
@@ -143,47 +136,13 @@ def test_registered_model_answers_as_cycle_ask(registered, resources, llm_params
     ]
 
 
-def _wait_for(base: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/ping", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"mlflow models serve did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-
-
 @pytest.fixture
 def server(registered, tmp_path):
     """``mlflow models serve -m models:/cycle_assistant/latest`` on a free port; its base URL."""
     uri, _ = registered
-    env = {
-        **os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }  # fmt: skip
-    port = free_port()
-    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL}/latest"]
-    cmd += ["--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
-    log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_for(base, proc, log_path)
-            yield base
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+    with mlflow_model_server(f"models:/{MODEL}/latest", uri, tmp_path, tmp_path / "serve.log",
+                             start_timeout=60) as base:  # fmt: skip
+        yield base
 
 
 @pytest.mark.slow
