@@ -482,7 +482,7 @@ class _Predictive:
         # each user's weights relative to her largest one: far into a silence (hundreds of skip
         # counts) the weights underflow, their ratios do not. Every mixture sum below is on this
         # scale; multiply by exp(log_scale) for probabilities.
-        self.log_scale = log_ps.max(1, initial=-np.inf) if n_comp else np.zeros(len(k_lo))
+        self.log_scale = log_ps.max(1) if n_comp else np.zeros(len(k_lo))
         self.p_s = np.exp(log_ps - self.log_scale[:, None])
         log_tail = special.betaln(post.alpha + k_lo + n_comp - 1, post.beta) - lb[:, 0]
         self.tail = np.exp(log_tail - self.log_scale)
