@@ -4,6 +4,8 @@ import contextlib
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,16 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # A fixed pseudonymisation key for tests (real runs create a random one in conf/local/credentials.yml)
 TEST_KEY = "cycle-kedro-test-key-not-secret-0123456789abcdef"
+#: the venv's ``kedro`` command
+KEDRO = Path(sys.executable).with_name("kedro")
+
+
+def run_kedro(project: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``kedro <args>`` in ``project`` as a user runs it: text output captured, at most 300 s, any exit code."""
+    return subprocess.run(
+        [str(KEDRO), *args], cwd=project, env=env, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import hashlib
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 import warnings
@@ -24,9 +23,8 @@ from kedro_datasets.pandas import CSVDataset
 from cycle_kedro.atomic_saves import STAGE_PREFIX, finish, make_atomic, roll_back
 from cycle_kedro.errors import data_error
 
-from .conftest import in_project_copy
+from .conftest import KEDRO, in_project_copy
 
-KEDRO = Path(sys.executable).with_name("kedro")
 MEDQUAD = Path("data/01_raw/medquad/medquad_womens_health_qa.jsonl")
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from kedro.framework.session import KedroSession
@@ -14,9 +12,8 @@ from mlflow.tracking import MlflowClient
 
 from cycle_kedro.mlflow_lock import acquire, release
 
-from .conftest import copy_project, in_project_copy
+from .conftest import KEDRO, copy_project, in_project_copy
 
-KEDRO = Path(sys.executable).with_name("kedro")
 FAST_STATISTICS = "statistics.synthetic.inference.n_boot=200"
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from kedro.framework.session import KedroSession
@@ -23,9 +21,7 @@ from cycle_kedro.errors import (
 )
 from cycle_kedro.validation import DataValidationError, Problem
 
-from .conftest import PROJECT_ROOT, copy_project
-
-KEDRO = Path(sys.executable).with_name("kedro")
+from .conftest import PROJECT_ROOT, copy_project, run_kedro
 
 
 def _error() -> DataValidationError:
@@ -112,17 +108,8 @@ def test_cli_bad_export_ends_in_one_short_block(tmp_path):
         "KEDRO_DISABLE_TELEMETRY": "true",
     }
     env.pop(DEBUG_ENV, None)
-    cmd = [
-        str(KEDRO),
-        "run",
-        "--pipeline=population",
-        "--env",
-        "app_export",
-        "--namespaces=population.app",
-    ]
-    done = subprocess.run(
-        cmd, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    args = ["run", "--pipeline=population", "--env", "app_export", "--namespaces=population.app"]
+    done = run_kedro(project, args, env)
     assert done.returncode == 1
     err = done.stderr
     block = err[err.index("cycle_kedro: bad input") :]

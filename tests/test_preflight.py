@@ -4,8 +4,6 @@ the run before any node with one block (what is missing, which pipeline makes it
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +13,7 @@ from kedro.framework.session import KedroSession
 from cycle_kedro.errors import DEBUG_ENV
 from cycle_kedro.preflight import MissingUpstreamError, ReadOnlyOutputError, check_upstream
 
-from .conftest import in_project_copy
-
-KEDRO = Path(sys.executable).with_name("kedro")
+from .conftest import in_project_copy, run_kedro
 
 #: registered pipeline -> the pipelines that must run before it on an empty data/ (raw files only)
 RUN_FIRST = {
@@ -68,15 +64,7 @@ def test_cli_run_of_a_pipeline_alone_stops_before_any_node(tmp_path):
     """``kedro run --pipelines=llm`` on a fresh clone: one block, exit 1, nothing written."""
     with in_project_copy(tmp_path / "project") as project:
         env = {k: v for k, v in os.environ.items() if k != DEBUG_ENV}
-        done = subprocess.run(
-            [str(KEDRO), "run", "--pipelines=llm"],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        done = run_kedro(project, ["run", "--pipelines=llm"], env)
         out = done.stdout + done.stderr
         assert done.returncode == 1, out
         assert "Traceback" not in out and "Running node" not in out, out

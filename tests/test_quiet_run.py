@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -20,9 +18,8 @@ from cycle_kedro.errors import DEBUG_ENV
 from cycle_kedro.quiet import HideDataErrorRecords, ignore_known_warnings
 from cycle_kedro.validation import DataValidationError
 
-from .conftest import copy_project
+from .conftest import copy_project, run_kedro
 
-KEDRO = Path(sys.executable).with_name("kedro")
 FEDCYCLE = Path("data/01_raw/fedcycle/FedCycleData071012.csv")
 MAX_LINES = 40
 
@@ -43,15 +40,7 @@ def test_a_failing_ingestion_run_prints_the_error_once_in_a_short_screen(tmp_pat
     project = copy_project(tmp_path / "project")
     corrupt_fedcycle(project)
     env = {k: v for k, v in os.environ.items() if k not in (DEBUG_ENV, "COLUMNS")}
-    done = subprocess.run(
-        [str(KEDRO), "run", "--pipelines=ingestion"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_kedro(project, ["run", "--pipelines=ingestion"], env)
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
     assert len(out.splitlines()) <= MAX_LINES, out
