@@ -75,6 +75,28 @@ def _forecast_partition(
     return forecasts.score_forecasts(cycles, out, tolerance) if score else out
 
 
+def _forecast(  # noqa: PLR0913 (the settings of one forecast pass)
+    cycles, pop, skips: dict, forecast: dict, engine_cfg: dict, *, handling: str, score: bool
+) -> pd.DataFrame:
+    """Every user's forecast under ``handling`` (scored against her withheld start when ``score``),
+    on the engine; rows sorted by user and model."""
+    out = engine.apply(
+        cycles,
+        _forecast_partition,
+        periods.empty(forecasts.SCORE_META if score else forecasts.FORECAST_META),
+        engine_cfg,
+        shuffle=False,
+        score=score,
+        tolerance=float(skips["tolerance"]),
+        pop=pop,
+        cfg=forecast,
+        handling=handling,
+        skip_weight=float(skips["skip_weight"]),
+        n_jobs=1 if engine.is_dask(engine_cfg) else int(engine_cfg.get("n_jobs", 1)),
+    )
+    return engine.sorted_frame(out, ["user_id", "model"])
+
+
 def forecast_next_period(
     cycles: pd.DataFrame, forecast: dict, skips: dict, engine_cfg: dict
 ) -> pd.DataFrame:
@@ -87,21 +109,9 @@ def forecast_next_period(
     if dask:
         cycles = engine.by_user(engine.to_engine(cycles, engine_cfg), engine_cfg).persist()
     pop = _population(cycles, skips["handling"], skips, forecast, engine_cfg)
-    out = engine.apply(
-        cycles,
-        _forecast_partition,
-        periods.empty(forecasts.FORECAST_META),
-        engine_cfg,
-        shuffle=False,
-        score=False,
-        tolerance=float(skips["tolerance"]),
-        pop=pop,
-        cfg=forecast,
-        handling=skips["handling"],
-        skip_weight=float(skips["skip_weight"]),
-        n_jobs=1 if dask else int(engine_cfg.get("n_jobs", 1)),
+    out = _forecast(
+        cycles, pop, skips, forecast, engine_cfg, handling=skips["handling"], score=False
     )
-    out = engine.sorted_frame(out, ["user_id", "model"])
     logger.info("Forecast %d users with %s", out["user_id"].nunique(), list(forecast["models"]))
     return out
 
@@ -125,21 +135,9 @@ def evaluate_last_cycle(
     parts = []
     for handling in evaluation["handlings"]:
         pop = _population(cyc, handling, skips, forecast, engine_cfg)
-        scored = engine.apply(
-            cyc,
-            _forecast_partition,
-            periods.empty(forecasts.SCORE_META),
-            engine_cfg,
-            shuffle=False,
-            score=True,
-            tolerance=float(skips["tolerance"]),
-            pop=pop,
-            cfg=forecast,
-            handling=handling,
-            skip_weight=float(skips["skip_weight"]),
-            n_jobs=1 if dask else int(engine_cfg.get("n_jobs", 1)),
+        parts.append(
+            _forecast(cyc, pop, skips, forecast, engine_cfg, handling=handling, score=True)
         )
-        parts.append(engine.sorted_frame(scored, ["user_id", "model"]))
     return pd.concat(parts, ignore_index=True)
 
 
